@@ -1,0 +1,267 @@
+"""The command line: arguments in, library call, renderer, exit code out.
+
+Each command lives in :mod:`gradcli.commands` and registers itself on :data:`app`. This module
+holds what they share: reading EXPR (text, ``-`` for standard input, or the built-in example),
+parsing ``--at``, printing results or JSON, and turning every error into one line on stderr with
+the right exit code (:func:`main`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from gradcli import __version__
+from gradcli.errors import ExitStatus, GradcliError, ParseError, PointError
+from gradcli.parse import MAX_LENGTH, Expression, parse
+
+#: the classic micrograd exercise, used when a command is given no expression
+EXAMPLE_EXPR = "-a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5"
+EXAMPLE_POINT = {"a": 2.0, "b": 3.0, "c": 4.0}
+EXAMPLE_NOTE = "built-in example: the classic micrograd exercise f(a, b, c) at a=2, b=3, c=4"
+
+app = typer.Typer(
+    name="gradcli",
+    help=(
+        "See, check and understand gradients.\n\n"
+        "Type a math expression; gradcli builds its computation graph and shows the value and "
+        "the gradient by reverse-mode autodiff, beside sympy's symbolic derivative, numerical "
+        "estimates and PyTorch. Every command runs on a built-in example when given no "
+        "expression, and speaks --json.\n\n"
+        'Example:  gradcli grad "x**2 * sin(y)" --at x=1.5 --at y=0.3'
+    ),
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gradcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Show the version and exit.",
+    ),
+) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+# ---- shared argument handling -------------------------------------------------------------------
+
+EXPR_HELP = (
+    "The expression, e.g. 'x**2 * sin(y)'. Use - to read it from standard input (for long "
+    "expressions). Leave it out for the built-in example."
+)
+AT_HELP = "Point: name=value, repeatable or comma-separated (--at a=2 --at b=3, or --at a=2,b=3)."
+JSON_HELP = "Print one JSON object to stdout instead of tables."
+
+
+@dataclass
+class Problem:
+    """What a command works on: the parsed expression and the point."""
+
+    expression: Expression
+    point: dict[str, float]
+    builtin: bool = False
+
+
+def read_expression_text(expr: str | None) -> str | None:
+    """EXPR as given, or read from stdin for ``-``; None when no expression was given."""
+    if expr is None:
+        return None
+    if expr == "-":
+        data = sys.stdin.read(MAX_LENGTH + 1)
+        if len(data) > MAX_LENGTH:
+            raise ParseError(
+                f"the expression on standard input is longer than the limit of {MAX_LENGTH:,} "
+                "characters"
+            )
+        return data
+    return expr
+
+
+def load_problem(expr: str | None, at: Sequence[str] | None) -> Problem:
+    """Parse EXPR (or take the built-in example) and the ``--at`` point."""
+    text = read_expression_text(expr)
+    point = parse_point(at or [])
+    if text is None:
+        if point and set(point) - set(EXAMPLE_POINT):
+            raise PointError(
+                "--at was given without an expression; the built-in example uses a, b and c",
+                hint='give the expression too, e.g. gradcli grad "x**2" --at x=3',
+            )
+        merged = {**EXAMPLE_POINT, **point}
+        return Problem(parse(EXAMPLE_EXPR), merged, builtin=True)
+    return Problem(parse(text), point)
+
+
+def parse_point(items: Sequence[str]) -> dict[str, float]:
+    """``["a=2", "b=3,c=4"]`` -> ``{"a": 2.0, "b": 3.0, "c": 4.0}``; values may be constant
+    expressions such as ``pi/2``."""
+    point: dict[str, float] = {}
+    for item in items:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, raw = part.partition("=")
+            name, raw = name.strip(), raw.strip()
+            if not sep or not name or not raw:
+                raise PointError(
+                    f"--at expects name=value, got {part!r}",
+                    hint="e.g. --at x=1.5 or --at x=1,y=2",
+                )
+            if not name.isidentifier() or name.startswith("__"):
+                raise PointError(f"{name!r} is not a valid variable name (in --at {part})")
+            if name in point:
+                raise PointError(f"variable '{name}' is given twice in --at")
+            point[name] = _point_value(name, raw)
+    return point
+
+
+def _point_value(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+        try:
+            const = parse(raw)
+        except ParseError:
+            const = None
+        if const is not None and const.root.const is not None:
+            value = const.root.const
+        elif raw.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+            raise PointError(
+                f"--at {name}={raw}: the value is not a number",
+                hint="give a number such as 1.5, -2, 1e-3 or a constant such as pi/4",
+            ) from None
+    if not math.isfinite(value):
+        raise PointError(f"--at {name}={raw}: the value must be a finite number")
+    return value
+
+
+# ---- output -------------------------------------------------------------------------------------
+
+
+def make_console(stderr: bool = False) -> Any:
+    """A rich Console, made when needed (it reads NO_COLOR and the terminal when made)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def emit_json(obj: Any) -> None:
+    """Exactly one JSON object on stdout. NaN and inf are never emitted (they are not JSON)."""
+    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+
+
+# ---- entry point --------------------------------------------------------------------------------
+
+
+def _normalize_argv(argv: list[str]) -> list[str]:
+    """Let EXPR and numbers start with '-': anything after the command that is not one of its
+    options (or an option's value) is positional, so ``grad "-a**3 + b"`` and ``softmax 0 -2``
+    work. Positionals are moved behind ``--``, where no parser mistakes them for options."""
+    from typer.main import get_command
+
+    group = get_command(app)
+    commands: dict[str, Any] = getattr(group, "commands", {})
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 1  # global options (--version, --help)
+    if i >= len(argv) or argv[i] not in commands:
+        return argv
+    command = commands[argv[i]]
+    takes_value: dict[str, bool] = {}
+    for param in command.params:
+        if getattr(param, "param_type_name", "") != "option":
+            continue
+        flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+        for name in [*param.opts, *getattr(param, "secondary_opts", [])]:
+            takes_value[name] = not flag
+    takes_value["--help"] = False
+    options: list[str] = []
+    positionals: list[str] = []
+    rest = argv[i + 1 :]
+    j = 0
+    while j < len(rest):
+        tok = rest[j]
+        if tok == "--":
+            positionals.extend(rest[j + 1 :])
+            break
+        name = tok.split("=", 1)[0]
+        if tok.startswith("--") and name not in takes_value:
+            options.append(tok)  # an unknown --option: let the parser report it
+        elif name in takes_value:
+            options.append(tok)
+            if takes_value[name] and "=" not in tok and j + 1 < len(rest):
+                j += 1
+                options.append(rest[j])
+        else:
+            positionals.append(tok)
+        j += 1
+    return [*argv[: i + 1], *options, *(["--", *positionals] if positionals else [])]
+
+
+def _print_error(message: str, detail: str | None = None) -> None:
+    sys.stderr.write(f"gradcli: error: {message}\n")
+    if detail:
+        sys.stderr.write(detail.rstrip("\n") + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) the exit code. Never a traceback."""
+    import gradcli.commands  # noqa: F401  (registers the commands)
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=_normalize_argv(args), prog_name="gradcli", standalone_mode=False)
+    except GradcliError as exc:
+        _print_error(exc.one_line(), exc.detail)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("gradcli: interrupted\n")
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except Exception as exc:
+        code = getattr(exc, "exit_code", None)
+        if code is not None and hasattr(exc, "format_message"):  # a usage error from the parser
+            cmd = args[0] if args and not args[0].startswith("-") else ""
+            _print_error(f"{exc.format_message()}; see 'gradcli {cmd + ' ' if cmd else ''}--help'")
+            return int(code) if code else int(ExitStatus.BAD_INPUT)
+        if type(exc).__name__ == "Abort":
+            sys.stderr.write("gradcli: aborted\n")
+            return 130
+        if os.environ.get("GRADCLI_DEBUG"):
+            raise
+        _print_error(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcli, please "
+            "report it (set GRADCLI_DEBUG=1 to see the traceback)"
+        )
+        return 70
+    return int(result) if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

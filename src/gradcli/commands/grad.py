@@ -1,0 +1,56 @@
+"""``gradcli grad``."""
+
+from __future__ import annotations
+
+import typer
+
+from gradcli.cli import (
+    AT_HELP,
+    EXAMPLE_NOTE,
+    EXPR_HELP,
+    JSON_HELP,
+    app,
+    emit_json,
+    load_problem,
+    make_console,
+)
+from gradcli.gradient import grad_report
+
+EPILOG = (
+    "Examples:\n\n"
+    "  gradcli grad                               the built-in example (micrograd's exercise)\n\n"
+    '  gradcli grad "x**2 * sin(y)" --at x=1.5 --at y=0.3\n\n'
+    '  gradcli grad "-a**3 + b" --at a=2,b=-1 --json\n\n'
+    "  cat big.txt | gradcli grad - --at x=0.5       (read a long expression from stdin)"
+)
+
+
+@app.command(epilog=EPILOG)
+def grad(
+    expr: str | None = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False),
+    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    symbolic: bool | None = typer.Option(
+        None,
+        "--symbolic/--no-symbolic",
+        help="Force or skip sympy's derivatives (default: on, skipped for very large expressions).",
+        show_default=False,
+    ),
+    simplify: bool = typer.Option(
+        False, "--simplify", help="Run sympy's simplify on each derivative."
+    ),
+) -> None:
+    """Value and gradient by reverse-mode autodiff, beside sympy's symbolic derivative.
+
+    Builds the expression's computation graph (Value nodes), runs the forward pass and the
+    backward pass, and shows each partial derivative next to sympy's exact derivative and its
+    value at the point.
+    """
+    problem = load_problem(expr, at)
+    report = grad_report(problem.expression, problem.point, symbolic=symbolic, simplify=simplify)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    from gradcli.render.grad import render_grad
+
+    make_console().print(render_grad(report, EXAMPLE_NOTE if problem.builtin else None))

@@ -1,0 +1,63 @@
+"""``gradcli ops``: the op table."""
+
+from __future__ import annotations
+
+import typer
+
+from gradcli.cli import JSON_HELP, app, emit_json, make_console
+from gradcli.ops import OPS
+
+
+@app.command("ops", epilog="Example:\n\n  gradcli ops\n\n  gradcli ops --json")
+def ops_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """List every operation gradcli knows: derivative rule, domain and notes.
+
+    This is the one table the parser, the engine, the numeric estimates and the PyTorch
+    cross-check all read.
+    """
+    if as_json:
+        emit_json(
+            {
+                "ops": [
+                    {
+                        "name": op.name,
+                        "syntax": _syntax(op.name),
+                        "rule": op.display_rule(),
+                        "domain": op.domain,
+                        "notes": op.notes,
+                        "analytic": op.analytic,
+                    }
+                    for op in OPS.values()
+                ]
+            }
+        )
+        return
+    from rich.markup import escape
+
+    from gradcli.render import table
+
+    t = table("<name", "<syntax", "<derivative rule", "<domain", "<notes", title="operations")
+    for op in OPS.values():
+        t.add_row(
+            op.name,
+            escape(_syntax(op.name)),
+            escape(op.display_rule()),
+            escape(op.domain),
+            escape(op.notes),
+        )
+    make_console().print(t)
+
+
+def _syntax(name: str) -> str:
+    op = OPS[name]
+    special = {
+        "add": "u + v + ...",
+        "sub": "u - v",
+        "mul": "u * v",
+        "div": "u / v",
+        "neg": "-u",
+        "pow": "u ** n, u ^ n",
+        "powv": "u ** v",
+        "logsumexp": "logsumexp(u, v, ...)",
+    }
+    return special.get(name, f"{name}(u)" if op.function else name)

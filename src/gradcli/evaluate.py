@@ -1,0 +1,141 @@
+"""Expression tree + point -> Value graph -> value and gradient, with every number checked.
+
+This is where "nothing returns NaN or inf silently" is enforced: a node outside its op's
+domain, a value that overflows, an infinite local derivative or an overflowing gradient each
+become a :class:`DomainError` that names the subexpression (as the user wrote it) and the
+values of its arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gradcli.engine import Value, apply
+from gradcli.errors import DomainError, PointError
+from gradcli.expr import Node, walk
+from gradcli.parse import Expression
+
+
+@dataclass
+class Evaluation:
+    """The Value graph of an expression at a point, after the backward pass."""
+
+    expression: Expression
+    point: dict[str, float]
+    output: Value
+    leaves: dict[str, Value]  # variable name -> its leaf node
+    nodes: dict[int, Node]  # id(Value) -> the tree node it came from
+
+    @property
+    def value(self) -> float:
+        return float(self.output.data)
+
+    @property
+    def gradient(self) -> dict[str, float]:
+        return {name: float(v.grad) for name, v in self.leaves.items()}
+
+
+def check_point(expression: Expression, point: Mapping[str, float]) -> dict[str, float]:
+    """The point, ordered by the expression's variables; an error if it does not fit."""
+    names = expression.variables
+    missing = [n for n in names if n not in point]
+    extra = [n for n in point if n not in names]
+    if extra:
+        known = ", ".join(names) if names else "none"
+        raise PointError(
+            f"--at gives {_names(extra)}, which the expression does not use "
+            f"(its variables: {known})",
+            hint="remove it, or check the spelling",
+        )
+    if missing:
+        example = " ".join(f"--at {n}=1" for n in missing)
+        raise PointError(f"no value given for {_names(missing)}", hint=f"add {example}")
+    for n in names:
+        if not math.isfinite(point[n]):
+            raise PointError(f"{n}={point[n]} is not a finite number")
+    return {n: float(point[n]) for n in names}
+
+
+def _names(names: Sequence[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    word = "variable" if len(names) == 1 else "variables"
+    return f"{word} {', '.join(quoted)}"
+
+
+def snippet(expression: Expression, node: Node, limit: int = 60) -> str:
+    text = expression.text_of(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
+    """Forward pass: the Value graph of ``expression`` at ``point`` (checked), then backward."""
+    point = check_point(expression, point)
+    leaves = {name: Value(point[name]) for name in expression.variables}
+    nodes: dict[int, Node] = {}
+
+    def visit(node: Node, args: list[Value]) -> Value:
+        if node.kind == "var":
+            v = leaves[node.name]
+        elif node.kind in ("num", "const"):
+            v = Value(node.const if node.const is not None else 0.0)
+        else:
+            try:
+                v = apply(node.op, tuple(args), node.params)
+            except DomainError as exc:
+                raise DomainError(_explain(expression, node, args, exc.message)) from None
+            if not math.isfinite(v.data):
+                raise DomainError(
+                    f"{snippet(expression, node)} overflows to {v.data} at this point"
+                    + _argument_values(expression, node, args),
+                    hint="try a point with smaller values",
+                )
+            for local in v._local:
+                if not math.isfinite(local):
+                    raise DomainError(
+                        f"the derivative of {snippet(expression, node)} is infinite at this point"
+                        + _argument_values(expression, node, args),
+                        hint=f"{node.op.name} is not differentiable there; pick another point",
+                    )
+        nodes.setdefault(id(v), node)
+        return v
+
+    output = walk(expression.root, visit)
+    output.backward()
+    for name, leaf in leaves.items():
+        if not math.isfinite(leaf.grad):
+            raise DomainError(
+                f"the derivative with respect to {name} overflows ({leaf.grad}) at this point",
+                hint="try a point with smaller values",
+            )
+    return Evaluation(expression, point, output, leaves, nodes)
+
+
+def _argument_values(expression: Expression, node: Node, args: list[Value]) -> str:
+    shown = [
+        f"{_unbracket(snippet(expression, a, 30))} = {v.data:.6g}"
+        for a, v in zip(node.args, args, strict=False)
+        if a.kind != "num"
+    ]
+    return f" (here {', '.join(shown)})" if shown else ""
+
+
+def _unbracket(text: str) -> str:
+    if text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(text) - 1:
+                return text
+        return text[1:-1].strip()
+    return text
+
+
+def _explain(expression: Expression, node: Node, args: list[Value], reason: str) -> str:
+    # reason reads "log(-1) is undefined: log needs u > 0"; keep what comes after the colon
+    why = reason.split(": ", 1)[1] if ": " in reason else reason
+    return f"{snippet(expression, node)} is undefined at this point: {why}" + _argument_values(
+        expression, node, args
+    )

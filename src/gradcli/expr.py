@@ -1,0 +1,131 @@
+"""The validated expression tree that every command works from.
+
+The parser (:mod:`gradcli.parse`) turns text into a tree of :class:`Node`; from that one tree
+gradcli builds the Value graph (as the user wrote it: ``x*x + x*x`` stays two products and a
+sum), the sympy expression (for symbolic derivatives), the vectorised numeric function and the
+torch graph. Nothing downstream looks at the text again.
+
+Trees can be deep (``a - b - c - ...`` folds to the left), so every walk here is iterative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from gradcli.ops import OPS, Op
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class Node:
+    """One node: a number, a named constant, a variable, or an op applied to args.
+
+    ``params`` holds the constant arguments of ops that take them (the n of ``u**n``).
+    ``start``/``end`` is the span of the source text this node came from.
+    ``const`` is the node's float value when it does not depend on any variable.
+    """
+
+    kind: str  # "num" | "const" | "var" | "op"
+    name: str = ""  # op name, variable or constant name, or the literal's text
+    args: tuple[Node, ...] = ()
+    params: tuple[float, ...] = ()
+    start: int = 0
+    end: int = 0
+    const: float | None = None
+    # the params as written ("2", "0.5", "1/3"), for showing the tree back to the user
+    param_text: tuple[str, ...] = field(default=())
+
+    @property
+    def op(self) -> Op:
+        return OPS[self.name]
+
+
+def walk(root: Node, visit: Callable[[Node, list[T]], T]) -> T:
+    """Post-order fold without recursion: ``visit(node, results_of_its_args)``.
+
+    A node reached twice (the same object shared) is visited once; its result is reused.
+    """
+    done: dict[int, T] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if key in done:
+            continue
+        if expanded or not node.args:
+            done[key] = visit(node, [done[id(a)] for a in node.args])
+        else:
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(node.args) if id(a) not in done)
+    return done[id(root)]
+
+
+def iter_nodes(root: Node) -> Iterator[Node]:
+    """Every node once, children before parents."""
+    out: list[Node] = []
+    walk(root, lambda n, _: out.append(n))
+    return iter(out)
+
+
+def count_nodes(root: Node) -> int:
+    return sum(1 for _ in iter_nodes(root))
+
+
+def variables(root: Node) -> list[str]:
+    """Variable names in order of first appearance (left to right)."""
+    seen: dict[str, None] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.kind == "var":
+            seen.setdefault(node.name, None)
+        stack.extend(reversed(node.args))
+    return list(seen)
+
+
+# Python's binding strength, to put back only the parentheses that are needed.
+_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4, "powv": 4}
+
+
+def to_text(root: Node) -> str:
+    """The expression as text, in gradcli's own syntax (what ``parse`` reads back)."""
+
+    def visit(node: Node, args: list[tuple[str, int]]) -> tuple[str, int]:
+        if node.kind != "op":
+            return node.name, 9
+        op = node.op
+        prec = _PREC.get(op.name)
+        if prec is None:
+            inner = ", ".join(a for a, _ in args)
+            return f"{op.name}({inner})", 9
+        if op.name == "neg":
+            a, p = args[0]
+            return "-" + (a if p > prec else f"({a})"), prec
+        if op.name in ("pow", "powv"):
+            base = args[0][0] if args[0][1] > prec else f"({args[0][0]})"
+            if op.name == "pow":
+                expo = node.param_text[0] if node.param_text else f"{node.params[0]:g}"
+                if not _is_plain_number(expo):
+                    expo = f"({expo})"
+            else:
+                expo = args[1][0] if args[1][1] >= prec else f"({args[1][0]})"
+            return f"{base}**{expo}", prec
+        parts = []
+        for i, (a, p) in enumerate(args):
+            # left-associative: the right operand of - and / needs brackets at equal strength
+            need = p < prec or (i > 0 and p == prec and op.name in ("sub", "div"))
+            parts.append(f"({a})" if need else a)
+        return f" {op.symbol} ".join(parts), prec
+
+    return walk(root, visit)[0]
+
+
+def _is_plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return not text.startswith("-")
