@@ -18,7 +18,6 @@ import math
 import random
 import subprocess
 import sys
-import time
 
 WORKER = r"""
 import json, math, random, sys, time
@@ -74,7 +73,9 @@ print(json.dumps({"engine": engine, "best": min(times), "median": sorted(times)[
 def run(engine: str, steps: int) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", WORKER, engine, str(steps)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out)
 

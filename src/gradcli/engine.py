@@ -59,11 +59,16 @@ def apply(op: Op, inputs: tuple[Value, ...], params: tuple[float, ...] = ()) -> 
                 raise DomainError(_undefined(op, args, reason))
         out = op.forward(*args)
         local = op.partials(out, *args)
-    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+    except OverflowError:
+        raise DomainError(_undefined(op, args, _OVERFLOW)) from None
+    except (ValueError, ZeroDivisionError) as exc:
         if isinstance(exc, DomainError):
             raise
         raise DomainError(_undefined(op, args, op.undefined or str(exc))) from None
     return Value(out, inputs, op.name, local)
+
+
+_OVERFLOW = "the result overflows (it is too large for a float)"
 
 
 # The two shapes almost every node has, spelled out without star-arguments: this is the
@@ -73,7 +78,9 @@ def _apply1(op: Op, u: Value) -> Value:
     try:
         out = op.forward(a)
         local = op.partials(out, a)
-    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+    except OverflowError:
+        raise DomainError(_undefined(op, [a], _OVERFLOW)) from None
+    except (ValueError, ZeroDivisionError) as exc:
         raise DomainError(_undefined(op, [a], op.undefined or str(exc))) from None
     return Value(out, (u,), op.name, local)
 

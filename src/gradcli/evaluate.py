@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, PointError
-from gradcli.expr import Node, walk
+from gradcli.expr import Node, strip_brackets, walk
 from gradcli.parse import Expression
 
 
@@ -114,28 +114,21 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
 
 def _argument_values(expression: Expression, node: Node, args: list[Value]) -> str:
     shown = [
-        f"{_unbracket(snippet(expression, a, 30))} = {v.data:.6g}"
+        f"{strip_brackets(snippet(expression, a, 30))} = {v.data:.6g}"
         for a, v in zip(node.args, args, strict=False)
         if a.kind != "num"
     ]
     return f" (here {', '.join(shown)})" if shown else ""
 
 
-def _unbracket(text: str) -> str:
-    if text.startswith("(") and text.endswith(")"):
-        depth = 0
-        for i, ch in enumerate(text):
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth == 0 and i < len(text) - 1:
-                return text
-        return text[1:-1].strip()
-    return text
-
 
 def _explain(expression: Expression, node: Node, args: list[Value], reason: str) -> str:
     # reason reads "log(-1) is undefined: log needs u > 0"; keep what comes after the colon
     why = reason.split(": ", 1)[1] if ": " in reason else reason
+    if "overflows" in why:
+        return f"{snippet(expression, node)} overflows at this point" + _argument_values(
+            expression, node, args
+        )
     return f"{snippet(expression, node)} is undefined at this point: {why}" + _argument_values(
         expression, node, args
     )

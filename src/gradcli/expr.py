@@ -129,3 +129,16 @@ def _is_plain_number(text: str) -> bool:
     except ValueError:
         return False
     return not text.startswith("-")
+
+
+def strip_brackets(text: str) -> str:
+    """``(x - 1)`` -> ``x - 1``; ``(a)*(b)`` is left alone (its outer brackets do not pair)."""
+    while text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(text) - 1:
+                return text
+        text = text[1:-1].strip()
+    return text

@@ -268,7 +268,7 @@ _register(
         mpmath=_fn("exp"),
         numpy=_fn("exp"),
         torch=_fn("exp"),
-        undefined="exp overflows (argument above 709.78)",
+        undefined="exp is only defined up to about 709.78",
         function=True,
     ),
     Op(

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from gradcli.errors import DomainError, ParseError
-from gradcli.expr import Node, variables, walk
+from gradcli.expr import Node, strip_brackets, variables, walk
 from gradcli.ops import CONSTANTS, FUNCTIONS, OPS
 
 #: longest expression accepted (characters); the spec asks for at least 400,000
@@ -96,8 +96,9 @@ _TOKEN = re.compile(
     (?P<ws>\s+)
   | (?P<num>(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<bad>//|<<|>>|==|!=|<=|>=|:=|->|\.\.\.)
   | (?P<op>\*\*|[-+*/^(),])
-  | (?P<bad>//|<<|>>|==|!=|<=|>=|:=|->|\.\.\.|.)
+  | (?P<bad1>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -186,7 +187,7 @@ def tokenize(text: str) -> list[Token]:
         pos = m.start()
         if kind == "ws":
             continue
-        if kind == "bad":
+        if kind in ("bad", "bad1"):
             # kept as a token: the parser reports it when it gets there, so that the first
             # problem from the left is the one reported
             tokens.append(Token("bad", tok, pos))
@@ -352,7 +353,7 @@ class _Parser:
         exponent = self.unary()
         self.depth -= 1
         if exponent.const is not None:
-            expo_text = self.text[exponent.start : exponent.end].strip()
+            expo_text = strip_brackets(self.text[exponent.start : exponent.end].strip())
             return self.op(
                 "pow",
                 (base,),

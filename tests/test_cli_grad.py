@@ -1,0 +1,224 @@
+"""`gradcli grad`, `gradcli ops`, and what every command shares: help, errors, stdin, exits."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradcli.cli import app
+from gradcli.parse import MAX_LENGTH
+
+GOLDEN_GRAD = """\
+expression  -a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5
+            (built-in example: the classic micrograd exercise f(a, b, c) at a=2, b=3, c=4)
+point       a = 2.0, b = 3.0, c = 4.0
+value       6.336362190988558
+gradient
+
+  variable   value          reverse mode   symbolic derivative (sympy)   symbolic, evaluated
+ ────────────────────────────────────────────────────────────────────────────────────────────
+  a            2.0   -12.353553390593273   -0.5/a**0.5 - 3*a**2          -12.353553390593273
+  b            3.0     10.25699027111255   2.5*b**1.5 + 3*cos(3*b)         10.25699027111255
+  c            4.0                0.0625   1.0/c**2                                   0.0625
+"""
+
+
+def _lines(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
+
+
+def test_cli_grad_builtin_golden(cli):
+    r = cli("grad")
+    assert r.code == 0, r.stderr
+    assert _lines(r.stdout) == GOLDEN_GRAD
+    # the numbers in the golden text, against the hand derivation
+    a, b, c = 2.0, 3.0, 4.0
+    assert pytest.approx(-3 * a**2 - 0.5 / math.sqrt(a), rel=1e-15) == -12.353553390593273
+    assert pytest.approx(3 * math.cos(3 * b) + 2.5 * b**1.5, rel=1e-15) == 10.25699027111255
+    assert 1 / c**2 == 0.0625
+    assert (
+        pytest.approx(-(a**3) + math.sin(3 * b) - 1 / c + b**2.5 - a**0.5, rel=1e-15)
+        == 6.336362190988558
+    )
+
+
+def test_cli_grad_json_schema(cli):
+    r = cli("grad", "x**2 * sin(y)", "--at", "x=1.5", "--at", "y=0.3", "--json")
+    assert r.code == 0 and r.stderr == ""
+    data = r.json()
+    assert set(data) == {"expression", "point", "value", "gradient", "symbolic"}
+    assert data["point"] == {"x": 1.5, "y": 0.3}
+    assert data["value"] == pytest.approx(1.5**2 * math.sin(0.3), rel=1e-15)
+    assert data["gradient"]["x"] == pytest.approx(2 * 1.5 * math.sin(0.3), rel=1e-15)
+    assert data["gradient"]["y"] == pytest.approx(1.5**2 * math.cos(0.3), rel=1e-15)
+    assert data["symbolic"] == {"x": "2*x*sin(y)", "y": "x**2*cos(y)"}
+
+
+def test_cli_grad_expression_starting_with_minus(cli):
+    r = cli("grad", "-a**3 + b", "--at", "a=2,b=-1", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["gradient"] == {"a": -12.0, "b": 1.0}
+    r = cli("grad", "--at", "x=-2", "-x")  # options first, expression last
+    assert r.code == 0, r.stderr
+    assert "-1.0" in r.stdout
+
+
+def test_cli_grad_at_forms_and_constants(cli):
+    r = cli("grad", "sin(x)*y", "--at", "x=pi/2,y=-3", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["point"] == {"x": math.pi / 2, "y": -3.0}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["grad", "x*y", "--at", "x=1"], "no value given for variable 'y'; add --at y=1"),
+        (["grad", "x", "--at", "x=1", "--at", "x=2"], "variable 'x' is given twice"),
+        (["grad", "x", "--at", "x=1,q=2"], "variable 'q', which the expression does not use"),
+        (["grad", "x", "--at", "x=abc"], "the value is not a number"),
+        (["grad", "x", "--at", "x=nan"], "must be a finite number"),
+        (["grad", "x", "--at", "x=1e999"], "must be a finite number"),
+        (["grad", "x", "--at", "x"], "--at expects name=value"),
+        (["grad", "log(x)", "--at", "x=-1"], "log(x) is undefined at this point"),
+        (["grad", "sinn(x)", "--at", "x=1"], "unknown function 'sinn'; did you mean 'sin'?"),
+        (["grad", "x", "--bogus"], "No such option"),
+        (["grad", "--at", "q=1"], "built-in example uses a, b and c"),
+        (["nosuchcommand"], "No such command"),
+    ],
+)
+def test_cli_bad_input_exit_2_one_line(cli, args, message):
+    r = cli(*args)
+    assert r.code == 2
+    assert r.stdout == ""
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("gradcli: error: ")
+    assert message in first
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_parse_error_shows_caret(cli):
+    r = cli("grad", "x + sinn(x)", "--at", "x=1")
+    assert r.code == 2
+    _, excerpt, caret = r.stderr.splitlines()
+    assert excerpt.index("sinn") == caret.index("^")
+
+
+def test_cli_grad_reads_stdin(cli):
+    text = "+".join(f"sin({k}*x)/{k}" for k in range(1, 10_001))
+    assert len(text) > 128 * 1024  # too long for one command-line argument
+    r = cli("grad", "-", "--at", "x=0.5", "--json", stdin=text)
+    assert r.code == 0, r.stderr
+    data = r.json()
+    # sum sin(kx)/k and its derivative sum cos(kx), summed independently with fsum
+    assert data["value"] == pytest.approx(
+        math.fsum(math.sin(k * 0.5) / k for k in range(1, 10_001)), rel=1e-12
+    )
+    assert data["gradient"]["x"] == pytest.approx(
+        math.fsum(math.cos(k * 0.5) for k in range(1, 10_001)), rel=1e-9
+    )
+    assert data["symbolic"] == {"x": None}  # skipped for size, said in the table output
+
+
+def test_cli_stdin_length_limits(cli):
+    ok = "+".join(["x"] * 200_000)  # 399,999 characters
+    r = cli("grad", "-", "--at", "x=1", "--json", stdin=ok)
+    assert r.code == 0, r.stderr
+    assert r.json()["gradient"] == {"x": 200_000.0}
+    r = cli("grad", "-", "--at", "x=1", stdin="x+" * 500_000 + "x")
+    assert r.code == 2
+    assert f"limit of {MAX_LENGTH:,}" in r.stderr
+
+
+INJECTIONS = [
+    "__import__('os').system('touch {p}')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('{p}', 'w').write('x')",
+    "exec(\"open('{p}','w')\")",
+    "eval(\"open('{p}','w')\")",
+    "[open('{p}','w') for _ in (1,)]",
+    "lambda: open('{p}', 'w')",
+    "x if open('{p}','w') else y",
+    "sin(x).__globals__",
+    "getattr(x, '__class__')",
+    "x; import os; os.system('touch {p}')",
+    "Symbol('x').evalf(subs={{'a': open('{p}','w')}})",
+]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_cli_injection_attempts_are_refused_and_not_run(cli, tmp_path: Path, payload: str):
+    marker = tmp_path / "pwned"
+    r = cli("grad", payload.format(p=marker), "--at", "x=1")
+    assert r.code == 2
+    assert r.stderr.startswith("gradcli: error: ")
+    assert not marker.exists()  # nothing was executed
+
+
+def test_cli_every_command_has_help_with_example(cli):
+    from typer.main import get_command
+
+    import gradcli.commands  # noqa: F401
+
+    names = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"grad", "ops"} <= set(names)
+    for name in names:
+        r = cli(name, "--help")
+        assert r.code == 0, name
+        assert "Example" in r.stdout, name
+
+
+def test_cli_version(cli):
+    from gradcli import __version__
+
+    r = cli("--version")
+    assert r.code == 0
+    assert r.stdout.strip() == f"gradcli {__version__}"
+
+
+def test_cli_ops_lists_every_op(cli):
+    from gradcli.ops import OPS
+
+    r = cli("ops", "--json")
+    assert r.code == 0
+    rows = r.json()["ops"]
+    assert [row["name"] for row in rows] == list(OPS)
+    relu = next(row for row in rows if row["name"] == "relu")
+    assert "relu'(0) = 0" in relu["notes"]
+    r = cli("ops")
+    assert r.code == 0
+    for name in OPS:
+        assert name in r.stdout
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="100", NO_COLOR="1")
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize(
+    "argv", [["grad"], ["ops"], ["--help"], ["grad", "--help"], ["grad", "x**2", "--at", "x=3"]]
+)
+def test_cli_start_up_never_imports_torch_or_numpy(argv):
+    code = (
+        "import sys\n"
+        "from gradcli.cli import main\n"
+        f"rc = main({argv!r})\n"
+        "heavy = sorted(m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+        "sys.exit(rc)\n"
+    )
+    p = _run("-c", code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_cli_python_dash_m_and_exit_codes():
+    p = _run("-m", "gradcli", "grad", "x**2", "--at", "x=3", "--json")
+    assert p.returncode == 0 and '"gradient": {"x": 6.0}' in p.stdout
+    p = _run("-m", "gradcli", "grad", "x**", "--at", "x=3")
+    assert p.returncode == 2 and "Traceback" not in p.stderr

@@ -1,0 +1,78 @@
+"""Points, domains and overflow: nothing returns NaN or inf silently."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gradcli.errors import DomainError, PointError
+from gradcli.evaluate import build
+from gradcli.parse import parse
+
+
+def test_evaluate_classic_example_against_hand_derivation():
+    ev = build(parse("-a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5"), {"a": 2, "b": 3, "c": 4})
+    a, b, c = 2.0, 3.0, 4.0
+    assert ev.value == pytest.approx(-(a**3) + math.sin(3 * b) - 1 / c + b**2.5 - a**0.5, rel=1e-15)
+    assert ev.gradient["a"] == pytest.approx(-3 * a**2 - 0.5 * a**-0.5, rel=1e-15)
+    assert ev.gradient["b"] == pytest.approx(3 * math.cos(3 * b) + 2.5 * b**1.5, rel=1e-15)
+    assert ev.gradient["c"] == pytest.approx(1 / c**2, rel=1e-15)
+
+
+def test_evaluate_graph_is_as_written():
+    ev = build(parse("x*x + x*x"), {"x": 3})
+    assert ev.output._op == "add"
+    assert [c._op for c in ev.output._prev] == ["mul", "mul"]
+    assert ev.gradient == {"x": 12.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "message"),
+    [
+        ("log(x - 2)", {"x": 1}, "log(x - 2) is undefined at this point: log needs a positive"),
+        ("log(x)", {"x": 0}, "log needs a positive argument"),
+        ("1/(x - 1)", {"x": 1}, "division by zero (here x - 1 = 0)"),
+        ("sqrt(x)", {"x": -1}, "sqrt(x) is undefined"),
+        ("sqrt(x)", {"x": 0}, "the derivative of sqrt(x) is infinite"),
+        ("x**0.5", {"x": -4}, "fractional power of a negative number"),
+        ("x**1.5", {"x": -4}, "fractional power of a negative number"),
+        ("asin(x)", {"x": 1.5}, "asin needs an argument in [-1, 1]"),
+        ("acos(2*x)", {"x": 1}, "acos(2*x) is undefined"),
+        ("exp(x)", {"x": 1000}, "exp(x) overflows at this point (here x = 1000)"),
+        ("x*y", {"x": 1e200, "y": 1e200}, "x*y overflows"),
+        ("x**y", {"x": -2, "y": 2}, "positive base"),
+        ("x**2", {"x": 1e200}, "x**2 overflows at this point"),
+    ],
+)
+def test_evaluate_domain_errors_name_the_subexpression(text, point, message):
+    with pytest.raises(DomainError) as info:
+        build(parse(text), point)
+    assert message in info.value.one_line()
+
+
+def test_evaluate_gradient_overflow_is_an_error():
+    # value finite, gradient overflows: d/dx x**3 at 1e103 is 3e206, times 1e103 ... keep it simple:
+    with pytest.raises(DomainError):
+        build(parse("(x**3)*(x**3)"), {"x": 1e52})
+
+
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [
+        ({"x": 1}, "no value given for variable 'y'"),
+        ({}, "no value given for variables 'x', 'y'"),
+        ({"x": 1, "y": 2, "z": 3}, "variable 'z', which the expression does not use"),
+        ({"x": math.nan, "y": 1}, "not a finite number"),
+        ({"x": math.inf, "y": 1}, "not a finite number"),
+    ],
+)
+def test_evaluate_point_errors(point, message):
+    with pytest.raises(PointError) as info:
+        build(parse("x*y"), point)
+    assert message in info.value.one_line()
+
+
+def test_evaluate_relu_abs_kinks_follow_pytorch_convention():
+    ev = build(parse("relu(x) + abs(y)"), {"x": 0, "y": 0})
+    assert ev.gradient == {"x": 0.0, "y": 0.0}

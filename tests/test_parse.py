@@ -1,0 +1,212 @@
+"""The parser: Python's precedence, flat sums, and everything it must refuse."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradcli.errors import ParseError
+from gradcli.expr import Node, to_text
+from gradcli.parse import MAX_DEPTH, MAX_LENGTH, parse
+
+
+def _value(text: str) -> float:
+    root = parse(text).root
+    assert root.const is not None
+    return root.const
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-2**2", -4.0),  # ** binds tighter than unary minus, as in Python
+        ("2**-1", 0.5),
+        ("2**3**2", 512.0),  # right-associative
+        ("2^3^2", 512.0),  # ^ means power
+        ("8/4/2", 1.0),  # left-associative
+        ("10-4-3", 3.0),
+        ("1 + 2*3", 7.0),
+        ("(1 + 2)*3", 9.0),
+        ("-(-3)", 3.0),
+        ("+-+3", -3.0),
+        ("1e3 + .5 + 5. + 1_000", 2005.5),
+        ("pi", math.pi),
+        ("e", math.e),
+        ("logsumexp(0, 0)", math.log(2)),
+    ],
+)
+def test_parse_precedence_matches_python(text: str, expected: float):
+    assert _value(text) == pytest.approx(expected, rel=1e-15)
+
+
+_atoms = st.sampled_from(["1", "2", "3.5", "0.25", "7"])
+
+
+@st.composite
+def _arith(draw, depth=0):
+    if depth > 3 or draw(st.booleans()):
+        return draw(_atoms)
+    op = draw(st.sampled_from(["+", "-", "*", "/", "**"]))
+    left = draw(_arith(depth + 1))
+    right = draw(_arith(depth + 1)) if op != "**" else draw(st.sampled_from(["2", "0.5", "-1"]))
+    wrap = draw(st.booleans())
+    text = f"{left} {op} {right}"
+    return f"({text})" if wrap else text
+
+
+@settings(max_examples=200, deadline=None)
+@given(_arith())
+def test_parse_random_arithmetic_matches_python(text: str):
+    # Python itself is the reference for precedence and associativity (test-side only; the
+    # strings come from the generator above, never from a user).
+    try:
+        expected = eval(compile(text, "<test>", "eval"), {"__builtins__": {}})
+    except (ZeroDivisionError, OverflowError):
+        return
+    if isinstance(expected, complex):
+        return
+    try:
+        got = _value(text)
+    except ParseError:
+        # only for what Python also could not give as a finite real number
+        assert not math.isfinite(expected) or isinstance(expected, complex)
+        return
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_parse_round_trip_text():
+    for text in [
+        "-a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5",
+        "(a - b) - (c - d)",
+        "a/(b*c)",
+        "-(x + y)**2",
+        "2**x * x**(1/3)",
+        "logsumexp(a, b, c) - c",
+    ]:
+        tree = parse(text).root
+        again = parse(to_text(tree)).root
+        assert to_text(again) == to_text(tree)
+
+
+def test_parse_sum_is_flat():
+    root = parse(" + ".join(f"x{i}" for i in range(50_000))).root
+    assert root.name == "add" and len(root.args) == 50_000
+
+
+def test_parse_long_sum_beyond_ast_limits():
+    text = "+".join(f"sin({k}*x)/{k}" for k in range(1, 20_001))
+    e = parse(text)
+    assert e.variables == ["x"]
+
+
+def test_parse_variables_in_order_of_appearance():
+    assert parse("z*y + x*z + sin(w)").variables == ["z", "y", "x", "w"]
+
+
+def test_parse_constant_subexpression_becomes_pow_param():
+    root = parse("x**(1/2)").root
+    assert root.name == "pow" and root.params == (0.5,)
+    root = parse("x**y").root
+    assert root.name == "powv"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty expression"),
+        ("   ", "empty expression"),
+        ("x.real", "attribute access"),
+        ("x[0]", "subscripts"),
+        ("lambda: 1", "'lambda' is a Python keyword"),
+        ("[x for x in y]", "subscripts and lists"),
+        ("x for x in y", "'for' is a Python keyword"),
+        ("'abc'", "strings are not allowed"),
+        ('"abc"', "strings are not allowed"),
+        ("x < 1", "comparisons"),
+        ("x == 1", "comparisons"),
+        ("x and y", "'and' is a Python keyword"),
+        ("not x", "'not' is a Python keyword"),
+        ("x & y", "bitwise"),
+        ("x | y", "bitwise"),
+        ("~x", "bitwise"),
+        ("x << 2", "bitwise shifts"),
+        ("x // 2", "floor division"),
+        ("x % 2", "modulo"),
+        ("sin(x=1)", "keyword arguments"),
+        ("x = 1", "'=' is not allowed"),
+        ("x; y", "only one expression"),
+        ("import os", "'import' is a Python keyword"),
+        ("__import__", "names starting with '__'"),
+        ("__class__", "names starting with '__'"),
+        ("sinn(x)", "unknown function 'sinn'; did you mean 'sin'"),
+        ("ln(x)", "did you mean 'log'"),
+        ("foo(x)", "unknown function 'foo'"),
+        ("sin(x, y)", "sin() takes 1 argument, got 2"),
+        ("logsumexp()", "needs an argument"),
+        ("sin", "'sin' is a function"),
+        ("pi(2)", "'pi' is a constant"),
+        ("9**9**9", "too large to be a finite number"),
+        ("1e999", "too large to be finite"),
+        ("10**400", "too large"),
+        ("1" * 500, "too large to be finite"),
+        ("log(0)", "undefined"),
+        ("1/0", "division by zero"),
+        ("(-8)**(1/3)", "fractional power of a negative"),
+        ("2x", "missing operator between '2' and 'x'"),
+        ("x y", "missing operator"),
+        ("(x", "missing ')'"),
+        ("x)", "unmatched ')'"),
+        ("x +", "ends too early"),
+        ("* x", "operand is missing"),
+        ("()", "empty brackets"),
+        ("(x, y)", "tuple"),
+        ("1j", "complex numbers"),
+        ("x − 1", "write '-' instead"),
+        ("x\x00", "NUL"),
+        ("x @ y", "matrix multiplication"),
+        ("é", "U+00E9"),
+    ],
+)
+def test_parse_refuses(text: str, message: str):
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert message in info.value.one_line()
+
+
+def test_parse_error_points_at_the_problem():
+    with pytest.raises(ParseError) as info:
+        parse("x + sinn(y)")
+    assert info.value.pos == 4
+    assert info.value.detail is not None
+    line, caret = info.value.detail.splitlines()
+    assert line.index("sinn") == caret.index("^")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+        "-" * 100_000 + "x",
+        "x" + "**x" * 100_000,
+        "sin(" * 10_000 + "x" + ")" * 10_000,
+        "(" * 200_000,
+    ],
+    ids=["brackets", "unary", "powers", "calls", "open-brackets"],
+)
+def test_parse_refuses_deep_nesting_quickly(text: str):
+    t0 = time.perf_counter()
+    with pytest.raises(ParseError, match="nested deeper"):
+        parse(text)
+    assert time.perf_counter() - t0 < 5  # a hang guard, not a benchmark
+
+
+def test_parse_length_limit():
+    ok = "+".join(["x"] * 200_000)  # 399,999 characters
+    assert len(ok) < MAX_LENGTH
+    assert isinstance(parse(ok).root, Node)
+    with pytest.raises(ParseError, match="limit"):
+        parse("x+" * 500_000 + "x")
