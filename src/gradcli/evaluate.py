@@ -121,7 +121,6 @@ def _argument_values(expression: Expression, node: Node, args: list[Value]) -> s
     return f" (here {', '.join(shown)})" if shown else ""
 
 
-
 def _explain(expression: Expression, node: Node, args: list[Value], reason: str) -> str:
     # reason reads "log(-1) is undefined: log needs u > 0"; keep what comes after the colon
     why = reason.split(": ", 1)[1] if ": " in reason else reason
