@@ -1,0 +1,119 @@
+"""``gradcli verify-torch``."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+
+from gradcli.cli import (
+    AT_HELP,
+    EXPR_HELP,
+    JSON_HELP,
+    app,
+    emit_json,
+    load_problem,
+    make_console,
+)
+from gradcli.errors import ExitStatus, PointError
+
+# The defaults live in gradcli.torchcheck.DEFAULT_TOLERANCES; they are repeated here so that
+# registering the command does not import the checker (start-up time). A test keeps them equal.
+_F64 = (1e-10, 1e-12)
+_F32 = (1e-5, 1e-6)
+
+EPILOG = (
+    "Examples:\n\n"
+    "  gradcli verify-torch                       the built-in suite (exit 1 if anything "
+    "disagrees)\n\n"
+    '  gradcli verify-torch "x**2 * sin(y)" --at x=1.5 --at y=0.3\n\n'
+    '  gradcli verify-torch "relu(x) + abs(x)" --at x=0 --json\n\n'
+    "  gradcli verify-torch --dtype float32 --gradcheck\n\n"
+    "Agreement: |gradcli - torch| <= atol + rtol*|torch|. Defaults: "
+    f"rtol={_F64[0]:g}, atol={_F64[1]:g} in float64; rtol={_F32[0]:g}, atol={_F32[1]:g} in "
+    "float32. Exit codes: 0 all agree, 1 a mismatch, 2 bad input or no PyTorch."
+)
+
+
+class DType(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@app.command("verify-torch", epilog=EPILOG)
+def verify_torch(
+    expr: str | None = typer.Argument(
+        None,
+        help=EXPR_HELP.replace("the built-in example", "the built-in suite"),
+        metavar="EXPR",
+        show_default=False,
+    ),
+    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
+    rtol: float | None = typer.Option(
+        None,
+        "--rtol",
+        min=0.0,
+        help=f"Relative tolerance [default: {_F64[0]:g}; {_F32[0]:g} with --dtype float32].",
+        show_default=False,
+    ),
+    atol: float | None = typer.Option(
+        None,
+        "--atol",
+        min=0.0,
+        help=f"Absolute tolerance [default: {_F64[1]:g}; {_F32[1]:g} with --dtype float32].",
+        show_default=False,
+    ),
+    dtype: DType = typer.Option(
+        DType.float64, "--dtype", help="Precision of the torch side (gradcli uses float64)."
+    ),
+    device: Device = typer.Option(
+        Device.cpu, "--device", help="Where the torch side runs (cuda needs a GPU)."
+    ),
+    gradcheck: bool = typer.Option(
+        False,
+        "--gradcheck",
+        help="Also run torch.autograd.gradcheck (float64, finite differences) on each case.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> int:
+    """Cross-check gradcli's value and gradient against PyTorch autograd.
+
+    Builds the expression as a PyTorch graph (leaf tensors with requires_grad), op by op from the
+    op table, runs autograd, and compares the value and each partial derivative with gradcli's
+    Value graph: both numbers, their absolute and relative difference, and a verdict. With no
+    expression, runs the built-in suite. Needs PyTorch (pip install 'gradcli[torch]').
+    """
+    from gradcli.torchcheck import verify
+
+    if expr is None:
+        if at:
+            raise PointError(
+                "--at was given without an expression; the built-in suite brings its own points",
+                hint='give the expression too, e.g. gradcli verify-torch "x**2" --at x=3',
+            )
+        report = verify(
+            None, dtype=dtype.value, device=device.value, rtol=rtol, atol=atol, gradcheck=gradcheck
+        )
+    else:
+        problem = load_problem(expr, at)
+        report = verify(
+            problem.expression,
+            problem.point,
+            dtype=dtype.value,
+            device=device.value,
+            rtol=rtol,
+            atol=atol,
+            gradcheck=gradcheck,
+        )
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        from gradcli.render.verify import render_verify
+
+        make_console().print(render_verify(report))
+    return int(ExitStatus.OK if report.passed else ExitStatus.MISMATCH)

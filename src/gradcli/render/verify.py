@@ -1,0 +1,136 @@
+"""``gradcli verify-torch`` output."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Group
+from rich.markup import escape
+
+from gradcli.render import header, num, point_text, sci, table
+from gradcli.torchcheck import Case, Quantity, VerifyReport
+
+#: failed cases shown in full under the suite's table
+MAX_DETAILS = 10
+
+
+def render_verify(report: VerifyReport) -> Any:
+    rows: list[tuple[str, str]] = []
+    if report.suite:
+        rows.append(
+            (
+                "suite",
+                "built-in: micrograd's exercise, softmax + NLL, micrograd's test_sanity_check and "
+                "test_more_ops, every op in the op table at several points (kinks included)",
+            )
+        )
+    else:
+        case = report.cases[0]
+        rows.append(("expression", escape(_clip(case.expression, 2000))))
+        rows.append(("point", escape(point_text(case.point)) or "(no variables)"))
+    rows += [
+        ("torch", f"{report.dtype} on {report.device}, autograd"),
+        (
+            "agreement",
+            f"|gradcli - torch| <= atol + rtol*|torch|, rtol={report.rtol:g}, atol={report.atol:g}",
+        ),
+    ]
+    parts: list[Any] = [header(rows)]
+    if report.suite:
+        parts.append(_suite_table(report))
+        failed = [c for c in report.cases if not c.passed]
+        for case in failed[:MAX_DETAILS]:
+            parts.append(_case_table(case, title=f"FAILED {case.name}: {case.expression}"))
+        if len(failed) > MAX_DETAILS:
+            parts.append(f"[dim]... and {len(failed) - MAX_DETAILS} more failed cases[/dim]")
+    else:
+        case = report.cases[0]
+        parts.append(_case_table(case, title="gradcli (Value graph, float64) vs PyTorch autograd"))
+        if report.gradcheck:
+            parts.append(f"[bold]gradcheck[/bold]  {_gradcheck_text(case, long=True)}")
+        if any(not math.isfinite(q.torch) for q in case.quantities):
+            limit = (
+                " (float32 holds numbers up to about 3.4e38)" if report.dtype == "float32" else ""
+            )
+            parts.append(
+                f"[yellow]note:[/yellow] torch's result is not a finite number{limit}; "
+                "JSON shows it as null"
+            )
+    for n in report.notes:
+        parts.append(f"[yellow]note:[/yellow] {escape(n)}")
+    style = "green" if report.passed else "red"
+    parts.append(f"[bold {style}]{report.n_passed} passed, {report.n_failed} failed[/bold {style}]")
+    return Group(*parts)
+
+
+def _verdict(passed: bool) -> str:
+    return "[green]ok[/green]" if passed else "[bold red]FAIL[/bold red]"
+
+
+def _label(q: Quantity) -> str:
+    return "value" if q.name == "value" else f"∂/∂{escape(q.name)}"
+
+
+def _rel(q: Quantity) -> str:
+    return sci(q.rel_diff) if q.rel_diff is not None else "—"
+
+
+def _case_table(case: Case, title: str) -> Any:
+    # short headers: two full-precision numbers side by side still fit in 80 columns
+    t = table("<", "gradcli", "torch", "abs diff", "rel diff", "<ok?", title=title)
+    # a label or a verdict folded over lines reads badly; the numbers never fold (render.table)
+    t.columns[0].min_width = max(len(_label(q)) for q in case.quantities)
+    t.columns[-1].min_width = len("FAIL")
+    for q in case.quantities:
+        t.add_row(
+            _label(q), num(q.gradcli), num(q.torch), sci(q.abs_diff), _rel(q), _verdict(q.passed)
+        )
+    return t
+
+
+def _suite_table(report: VerifyReport) -> Any:
+    columns = ["<case", "abs diff", "rel diff", "<verdict"]
+    if report.gradcheck:
+        columns.append("<gradcheck")
+    t = table(
+        *columns,
+        title="gradcli vs PyTorch autograd (largest difference over the value and "
+        "every partial derivative)",
+    )
+    for case in report.cases:
+        qs = case.quantities
+        rels = [q.rel_diff for q in qs]
+        rel = (
+            None
+            if any(r is None and q.abs_diff for r, q in zip(rels, qs, strict=True))
+            else max((r or 0.0) for r in rels)
+        )
+        row = [
+            escape(case.name),
+            sci(max(q.abs_diff for q in qs)),
+            sci(rel) if rel is not None else "—",
+            _verdict(case.passed),
+        ]
+        if report.gradcheck:
+            row.append(_gradcheck_text(case))
+        t.add_row(*row)
+    return t
+
+
+def _gradcheck_text(case: Case, long: bool = False) -> str:
+    if case.gradcheck is True:
+        return "[green]ok[/green]" + (
+            " (torch.autograd.gradcheck passed, in float64)" if long else ""
+        )
+    if case.gradcheck is False:
+        why = f": {escape(case.gradcheck_note)}" if long and case.gradcheck_note else ""
+        return f"[bold red]FAIL[/bold red]{why}"
+    if case.gradcheck_note:
+        short = "skipped (kink)" if case.kink else "skipped"
+        return f"[dim]{escape(case.gradcheck_note if long else short)}[/dim]"
+    return "—"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,167 @@
+"""``gradcli verify-torch`` through the CLI: exit codes, tables, stderr one-liners, JSON schema."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import subprocess
+import sys
+
+import pytest
+
+from gradcli.commands import verify_torch as command
+from gradcli.ops import OPS
+from gradcli.torchcheck import DEFAULT_TOLERANCES
+
+QUANTITY_KEYS = {"gradcli", "torch", "abs_diff"}
+CASE_KEYS = {"name", "expression", "point", "passed", "value", "gradient"}
+
+
+def _check_schema(data: dict) -> None:
+    assert set(data) == {"passed", "dtype", "device", "rtol", "atol", "cases"}
+    assert isinstance(data["passed"], bool)
+    assert data["dtype"] in ("float32", "float64") and data["device"] in ("cpu", "cuda")
+    assert isinstance(data["rtol"], float) and isinstance(data["atol"], float)
+    for case in data["cases"]:
+        assert CASE_KEYS <= set(case) <= CASE_KEYS | {"gradcheck"}
+        assert isinstance(case["name"], str) and isinstance(case["expression"], str)
+        assert all(isinstance(v, float) for v in case["point"].values())
+        assert set(case["value"]) == {"gradcli", "torch"}
+        assert set(case["gradient"]) == set(case["point"])
+        for q in case["gradient"].values():
+            assert set(q) == QUANTITY_KEYS
+            assert all(isinstance(v, float) for v in q.values())
+
+
+def test_cli_verify_torch_suite_passes(cli) -> None:
+    r = cli("verify-torch")
+    assert r.code == 0, r.stdout + r.stderr
+    data = cli("verify-torch", "--json").json()
+    _check_schema(data)
+    n = len(data["cases"])
+    assert data["passed"] is True and n > len(OPS) * 2
+    assert r.stdout.rstrip().splitlines()[-1] == f"{n} passed, 0 failed"
+    assert "relu at u=0" in r.stdout and "abs at u=0" in r.stdout
+    assert r.stderr == ""
+
+
+def test_cli_verify_torch_expression_table_and_json(cli) -> None:
+    args = ("verify-torch", "x**2 * sin(y)", "--at", "x=1.5", "--at", "y=0.3")
+    r = cli(*args)
+    assert r.code == 0, r.stderr
+    # hand-derived: f = x^2 sin y, df/dx = 2 x sin y, df/dy = x^2 cos y
+    x, y = 1.5, 0.3
+    expected = {"x": 2 * x * math.sin(y), "y": x * x * math.cos(y)}
+    data = cli(*args, "--json").json()
+    _check_schema(data)
+    (case,) = data["cases"]
+    assert case["point"] == {"x": 1.5, "y": 0.3}
+    assert math.isclose(case["value"]["torch"], x * x * math.sin(y), rel_tol=1e-14)
+    for name, want in expected.items():
+        assert math.isclose(case["gradient"][name]["torch"], want, rel_tol=1e-14)
+        assert math.isclose(case["gradient"][name]["gradcli"], want, rel_tol=1e-14)
+    for word in ("gradcli", "torch", "abs diff", "rel diff", "∂/∂x", "∂/∂y", "value"):
+        assert word in r.stdout
+    assert r.stdout.count(" ok") >= 3
+    assert "1 passed, 0 failed" in r.stdout
+
+
+def test_cli_verify_torch_wrong_derivative_exits_1(cli, monkeypatch) -> None:
+    wrong = dataclasses.replace(OPS["tanh"], partials=lambda out, u: (1.0 + out * out,))
+    monkeypatch.setitem(OPS, "tanh", wrong)
+    r = cli("verify-torch")
+    assert r.code == 1
+    assert "FAIL" in r.stdout and "FAILED tanh at u=0.5: tanh(u)" in r.stdout
+    # the detail table names the partial with both numbers: tanh'(0.5) = 1 - tanh(0.5)^2
+    assert repr(1 - math.tanh(0.5) ** 2) in r.stdout
+    assert repr(1 + math.tanh(0.5) ** 2) in r.stdout
+    # tanh'(0) = 1 either way: that case still passes
+    data = cli("verify-torch", "--json").json()
+    verdicts = {c["name"]: c["passed"] for c in data["cases"]}
+    assert data["passed"] is False
+    assert verdicts["tanh at u=0"] is True and verdicts["tanh at u=0.5"] is False
+    assert r.stdout.rstrip().splitlines()[-1].endswith("4 failed")
+    one = cli("verify-torch", "tanh(x)", "--at", "x=2")
+    assert one.code == 1 and "FAIL" in one.stdout and "0 passed, 1 failed" in one.stdout
+
+
+def test_cli_verify_torch_float32(cli) -> None:
+    r = cli("verify-torch", "--dtype", "float32")
+    assert r.code == 0, r.stdout
+    assert "float32 on cpu" in r.stdout and "loosened" in r.stdout
+    data = cli("verify-torch", "--dtype", "float32", "--json").json()
+    assert (data["rtol"], data["atol"]) == DEFAULT_TOLERANCES["float32"]
+    assert data["dtype"] == "float32"
+    # float32 keeps ~7 digits: explicit tolerances win, and 1e-15 cannot hold
+    tight = cli("verify-torch", "--dtype", "float32", "--rtol", "1e-15", "--atol", "0")
+    assert tight.code == 1 and "FAIL" in tight.stdout
+    assert "loosened" not in tight.stdout
+
+
+def test_cli_verify_torch_missing_torch(cli, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    r = cli("verify-torch", "x**2", "--at", "x=3")
+    assert r.code == 2
+    assert r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "pip install 'gradcli[torch]'" in r.stderr
+
+
+def test_cli_verify_torch_cuda_unavailable(cli, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    r = cli("verify-torch", "--device", "cuda")
+    assert r.code == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "CUDA" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("verify-torch", "--at", "x=1"), "without an expression"),
+        (("verify-torch", "log(x)", "--at", "x=-1"), "log"),
+        (("verify-torch", "x +", "--at", "x=1"), "ends too early"),
+        (("verify-torch", "x", "--at", "x=1", "--rtol", "-1"), "--rtol"),
+        (("verify-torch", "x", "--at", "x=1", "--dtype", "float16"), "--dtype"),
+    ],
+    ids=["at-without-expr", "domain", "parse", "negative-rtol", "dtype"],
+)
+def test_cli_verify_torch_bad_input_exits_2(cli, args, needle) -> None:
+    r = cli(*args)
+    assert r.code == 2 and r.stdout == ""
+    assert needle in r.stderr.splitlines()[0] and "Traceback" not in r.stderr
+
+
+def test_cli_verify_torch_stdin_and_leading_minus(cli) -> None:
+    r = cli("verify-torch", "-", "--at", "a=2", "--json", stdin="-a**3 + exp(a)")
+    assert r.code == 0, r.stderr
+    g = r.json()["cases"][0]["gradient"]["a"]["torch"]
+    assert math.isclose(g, -3 * 4 + math.exp(2), rel_tol=1e-14)
+    assert cli("verify-torch", "-a**3", "--at", "a=2").code == 0
+
+
+def test_cli_verify_torch_gradcheck(cli) -> None:
+    r = cli("verify-torch", "--gradcheck", "--json")
+    assert r.code == 0
+    verdicts = {c["name"]: c["gradcheck"] for c in r.json()["cases"]}
+    assert verdicts["relu at u=0"] is None  # a kink: finite differences do not apply
+    assert verdicts["micrograd test_more_ops"] is True
+    text = cli("verify-torch", "sin(x)", "--at", "x=1", "--gradcheck")
+    assert "gradcheck" in text.stdout and "passed" in text.stdout
+
+
+def test_cli_verify_torch_help_documents_defaults(cli) -> None:
+    assert (
+        DEFAULT_TOLERANCES["float64"],
+        DEFAULT_TOLERANCES["float32"],
+    ) == (command._F64, command._F32)
+    r = cli("verify-torch", "--help")
+    assert r.code == 0
+    assert "gradcli verify-torch" in r.stdout and "Examples" in r.stdout
+    assert "1e-10" in r.stdout and "1e-12" in r.stdout
+
+
+def test_cli_verify_torch_registration_does_not_import_torch() -> None:
+    code = "import sys, gradcli.commands; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
