@@ -1,0 +1,202 @@
+"""``gradcli compare`` through the CLI: exit codes, stderr one-liners, JSON schema, output."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+
+METHODS = ["forward", "backward", "central", "five_point", "richardson", "complex_step"]
+
+# the classic exercise, differentiated by hand: f = -a^3 + sin(3b) - 1/c + b^2.5 - a^0.5
+EXACT = {
+    "a": -3 * 2.0**2 - 0.5 / math.sqrt(2.0),
+    "b": 3 * math.cos(9.0) + 2.5 * 3.0**1.5,
+    "c": 1 / 16,
+}
+
+
+def _is_num_or_null(x):
+    return x is None or (isinstance(x, float) and math.isfinite(x))
+
+
+def test_cli_compare_builtin_json_schema(cli):
+    r = cli("compare", "--json")
+    assert r.code == 0, r.stderr
+    assert r.stderr == ""
+    data = r.json()
+    assert data["point"] == {"a": 2.0, "b": 3.0, "c": 4.0}
+    assert data["reference"] == pytest.approx(EXACT, rel=1e-14)
+    assert data["analytic"] == pytest.approx(EXACT, rel=1e-14)
+    assert list(data["methods"]) == METHODS
+    for m in data["methods"].values():
+        assert set(m) >= {"h", "estimate", "abs_error", "rel_error", "evaluations", "note"}
+        assert isinstance(m["h"], float) and m["h"] > 0
+        assert isinstance(m["evaluations"], int)
+        assert m["note"] is None or isinstance(m["note"], str)
+        for key in ("estimate", "abs_error", "rel_error"):
+            assert set(m[key]) == {"a", "b", "c"}
+            assert all(_is_num_or_null(v) for v in m[key].values())
+        for n, w in EXACT.items():
+            assert m["abs_error"][n] == pytest.approx(abs(m["estimate"][n] - w), abs=1e-15)
+    assert data["best"] == "complex_step"
+    assert "sweep" not in data
+
+
+def test_cli_compare_builtin_text(cli):
+    r = cli("compare")
+    assert r.code == 0, r.stderr
+    out = r.stdout
+    assert "built-in example" in out
+    assert "★ best" in out
+    for word in ("forward", "backward", "central", "5-point", "Richardson", "complex step"):
+        assert word in out
+    for name in ("∂f/∂a", "∂f/∂b", "∂f/∂c", "reverse mode", "eps^(1/3)"):
+        assert name in out
+    assert "-12.353553390593273" in out  # the exact reference, shown in full
+
+
+def test_cli_compare_h_and_method_subset(cli):
+    r = cli(
+        "compare", "x**3", "--at", "x=2", "--h", "1e-6", "--method", "symmetric,forward", "--json"
+    )
+    assert r.code == 0, r.stderr
+    data = r.json()
+    assert list(data["methods"]) == ["forward", "central"]
+    assert data["methods"]["central"]["h"] == 1e-6
+    fwd = ((2 + 1e-6) ** 3 - 8) / 1e-6
+    cen = ((2 + 1e-6) ** 3 - (2 - 1e-6) ** 3) / 2e-6
+    assert data["methods"]["forward"]["estimate"]["x"] == pytest.approx(fwd, rel=1e-9)
+    assert data["methods"]["central"]["estimate"]["x"] == pytest.approx(cen, rel=1e-9)
+    assert abs(cen - 12) < abs(fwd - 12)
+
+
+def test_cli_compare_domain_edge(cli):
+    r = cli("compare", "log(x) + y", "--at", "x=1e-9,y=2", "--json")
+    assert r.code == 0, r.stderr
+    m = r.json()["methods"]
+    assert m["central"]["estimate"]["x"] is None
+    assert m["central"]["estimate"]["y"] == pytest.approx(1.0, rel=1e-9)
+    assert "log" in m["central"]["note"]
+    text = cli("compare", "log(x) + y", "--at", "x=1e-9,y=2")
+    assert text.code == 0 and "not available" in text.stdout
+
+
+def test_cli_compare_complex_step_not_applicable(cli):
+    r = cli("compare", "relu(x) * x", "--at", "x=1.5", "--json")
+    assert r.code == 0, r.stderr
+    cs = r.json()["methods"]["complex_step"]
+    assert cs["estimate"] == {"x": None} and cs["evaluations"] == 0
+    assert "not applicable" in cs["note"] and "relu" in cs["note"]
+    text = cli("compare", "relu(x) * x", "--at", "x=1.5")
+    assert "not applicable" in text.stdout
+
+
+def test_cli_compare_sweep_json(cli):
+    r = cli("compare", "--sweep", "--json")
+    assert r.code == 0, r.stderr
+    sweep = r.json()["sweep"]
+    assert list(sweep) == METHODS
+    for points in sweep.values():
+        assert len(points) == 16
+        assert points[0]["h"] == pytest.approx(1e-1) and points[-1]["h"] == pytest.approx(1e-16)
+        assert all(set(p["abs_error"]) == {"a", "b", "c"} for p in points)
+
+
+def test_cli_compare_sweep_text_plot(cli):
+    r = cli(
+        "compare",
+        "exp(x)",
+        "--at",
+        "x=1",
+        "--sweep",
+        "--h-max",
+        "1e-2",
+        "--h-min",
+        "1e-12",
+        "--steps",
+        "6",
+    )
+    assert r.code == 0, r.stderr
+    out = r.stdout
+    assert "log-log" in out and "theory" in out and "best" in out
+    assert "1e-02" in out and "1e-12" in out
+    assert out.count("*") >= 5  # the measured best of each method in the table
+
+
+def test_cli_compare_plot_files(cli, tmp_path):
+    png = tmp_path / "sweep.png"
+    r = cli("compare", "--plot", str(png), "--steps", "4")
+    assert r.code == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "sweep.svg"
+    r = cli("compare", "x**2", "--at", "x=1", "--plot", str(svg), "--json", "--steps", "4")
+    assert r.code == 0 and r.json()["plot"] == str(svg)
+    assert "<svg" in svg.read_text()
+
+
+def test_cli_compare_plot_without_matplotlib(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    r = cli("compare", "--plot", str(tmp_path / "x.png"))
+    assert r.code == 2
+    assert r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "pip install 'gradcli[plot]'" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--method", "nope"],
+        ["--h", "-1"],
+        ["--h", "0"],
+        ["--sweep", "--h-min", "1", "--h-max", "1e-3"],
+        ["--sweep", "--steps", "1"],
+        ["--plot", "out.pdf"],
+        ["--var", "zz"],
+        ["log(x)", "--at", "x=-1"],
+        ["x + y", "--at", "x=1"],
+    ],
+)
+def test_cli_compare_bad_input_one_line(cli, args):
+    r = cli("compare", *args)
+    assert r.code == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("gradcli: error:")
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_compare_stdin_and_no_variables(cli):
+    r = cli("compare", "-", "--at", "x=2", "--json", stdin="x**3")
+    assert r.code == 0
+    assert r.json()["reference"] == {"x": 12.0}
+    r = cli("compare", "3 + 4", "--json")
+    assert r.code == 0
+    assert r.json()["methods"]["central"]["estimate"] == {}
+
+
+def test_cli_compare_help_has_example(cli):
+    r = cli("compare", "--help")
+    assert r.code == 0
+    assert "gradcli compare --sweep" in r.stdout
+
+
+def test_cli_compare_progress_on_stderr_only(cli, monkeypatch):
+    from gradcli.commands import compare as command
+
+    calls = []
+    monkeypatch.setattr(command, "PROGRESS_WORK", 0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    real = command._progress
+
+    def spy(total, work):
+        calls.append(total)
+        return real(total, work)
+
+    monkeypatch.setattr(command, "_progress", spy)
+    r = cli("compare", "--sweep", "--json", "--steps", "3")
+    assert r.code == 0, r.stderr
+    assert r.json()["best"] == "complex_step"  # stdout is exactly the JSON object
+    assert calls == [(3 + 3 + 6 + 12 + 12 + 3 + 1) * 4]

@@ -1,0 +1,306 @@
+"""Numerical estimates (gradcli.numeric) against independent references: sympy's exact
+derivative evaluated with mpmath, plain-Python recomputations of each formula, and
+hand-checked numbers."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from gradcli import numeric, reference
+from gradcli.expr import Node
+from gradcli.ops import OPS
+from gradcli.parse import Expression, parse
+
+EXAMPLE = "-a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5"
+POINT = {"a": 2.0, "b": 3.0, "c": 4.0}
+
+
+def example_f(a: float, b: float, c: float) -> float:
+    return -(a**3) + math.sin(3 * b) - 1.0 / c + b**2.5 - a**0.5
+
+
+def example_exact() -> dict[str, float]:
+    """sympy's derivative of the example, written out by hand here, at 40 digits."""
+    a, b, c = sp.symbols("a b c", real=True)
+    f = -(a**3) + sp.sin(3 * b) - 1 / c + b ** sp.Rational(5, 2) - sp.sqrt(a)
+    subs = {a: 2, b: 3, c: 4}
+    return {str(s): float(sp.diff(f, s).subs(subs).evalf(40)) for s in (a, b, c)}
+
+
+def op_expression(name: str) -> tuple[Expression, dict[str, float]]:
+    """``op(x0, x1, ...)`` as a tree, at a point inside every op's domain."""
+    op = OPS[name]
+    nargs = 3 if op.arity < 0 else op.arity
+    names = [f"x{i}" for i in range(nargs)]
+    args = tuple(Node("var", n) for n in names)
+    params = (2.5,) * op.params
+    root = Node("op", name, args, params)
+    point = dict(zip(names, (0.3, 0.6, 0.45), strict=False))
+    return Expression(text=name, root=root, variables=names), point
+
+
+def sympy_gradient(expr: Expression, point: dict[str, float]) -> dict[str, float]:
+    e, symbols = reference.to_sympy(expr)
+    subs = {symbols[n]: sp.Float(v, 40) for n, v in point.items()}
+    return {n: float(sp.diff(e, s).subs(subs).evalf(40)) for n, s in symbols.items()}
+
+
+# ---- the compiled function ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(OPS), ids=list(OPS))
+def test_numeric_compile_numpy_matches_mpmath(name):
+    expr, point = op_expression(name)
+    f = numeric.compile_numpy(expr)
+    e, symbols = reference.to_sympy(expr)
+    exact = reference.evaluate(e, point, symbols)
+    got = f(*[np.array([point[n]]) for n in expr.variables])
+    assert got.shape == (1,)
+    assert abs(got[0] - float(exact)) <= 4e-16 * max(1.0, abs(float(exact)))
+
+
+@pytest.mark.parametrize("name", list(OPS), ids=list(OPS))
+def test_numeric_complex_step_per_op(name):
+    expr, point = op_expression(name)
+    want = sympy_gradient(expr, point)
+    report = numeric.compare(expr, point, methods=["complex_step"])
+    m = report.methods["complex_step"]
+    if not OPS[name].analytic:
+        assert not m.applicable and name in (m.note or "")
+        assert all(v is None for v in m.estimate.values())
+        return
+    for n, w in want.items():
+        est = m.estimate[n]
+        assert est is not None
+        assert abs(est - w) <= 4e-15 * max(1.0, abs(w)), (n, est, w)
+
+
+@pytest.mark.parametrize("name", list(OPS), ids=list(OPS))
+def test_numeric_mp_gradient_matches_sympy(name):
+    expr, point = op_expression(name)
+    exact = reference.exact_gradient(expr, point)
+    got = numeric.mp_gradient(expr, point)
+    with mpmath.workdps(50):
+        for n in expr.variables:
+            assert abs(got[n] - exact[n]) <= mpmath.mpf(10) ** -45 * max(1, abs(exact[n]))
+
+
+def test_numeric_compile_numpy_shared_and_constant_subtrees():
+    expr = parse("x*x + 2**3 + log(x)*y - y/x")
+    f = numeric.compile_numpy(expr)
+    x = np.array([0.5, 1.5, 3.0])
+    y = np.array([2.0, -1.0, 0.25])
+    want = [xi * xi + 8 + math.log(xi) * yi - yi / xi for xi, yi in zip(x, y, strict=True)]
+    assert np.allclose(f(x, y), want, rtol=1e-15, atol=0)
+
+
+# ---- the classic exercise -----------------------------------------------------------------------
+
+
+def test_numeric_classic_forward_within_1e5_and_central_better():
+    exact = example_exact()
+    report = numeric.compare(parse(EXAMPLE), POINT, h=1e-6, methods=["forward", "central"])
+    fwd, cen = report.methods["forward"], report.methods["central"]
+    for n, w in exact.items():
+        assert abs(fwd.estimate[n] - w) < 1e-5
+        assert abs(cen.estimate[n] - w) < abs(fwd.estimate[n] - w)
+        assert fwd.steps[n] == cen.steps[n] == 1e-6
+    assert report.reference == pytest.approx(exact, rel=1e-15)
+    assert report.analytic == pytest.approx(exact, rel=1e-14)
+
+
+@pytest.mark.parametrize("h", [1e-2, 1e-3, 1e-4])
+def test_numeric_estimates_recomputed_independently(h):
+    report = numeric.compare(parse(EXAMPLE), POINT, h=h)
+    f = example_f
+    tol = 64 * 2.2e-16 * 30 / h  # round-off of f (|f| < 30 near the point), divided by h
+    for i, n in enumerate(POINT):
+
+        def g(d: float, i: int = i) -> float:
+            x = list(POINT.values())
+            x[i] += d
+            return f(*x)
+
+        d = lambda k: (g(k) - g(-k)) / (2 * k)  # noqa: E731
+        want = {
+            "forward": (g(h) - g(0)) / h,
+            "backward": (g(0) - g(-h)) / h,
+            "central": (g(h) - g(-h)) / (2 * h),
+            "five_point": (g(-2 * h) - 8 * g(-h) + 8 * g(h) - g(2 * h)) / (12 * h),
+            "richardson": (4 * d(h / 2) - d(h)) / 3,
+        }
+        for method, w in want.items():
+            assert abs(report.methods[method].estimate[n] - w) <= tol, (method, n)
+    evals = {m: r.evaluations for m, r in report.methods.items()}
+    assert evals == {
+        "forward": 4,
+        "backward": 4,
+        "central": 6,
+        "five_point": 12,
+        "richardson": 12,
+        "complex_step": 3,
+    }
+
+
+def test_numeric_best_method_and_errors():
+    report = numeric.compare(parse(EXAMPLE), POINT)
+    exact = example_exact()
+    assert report.best == "complex_step"
+    for m in report.methods.values():
+        for n, w in exact.items():
+            assert m.abs_error[n] == pytest.approx(abs(m.estimate[n] - w), rel=1e-6, abs=1e-15)
+    # the reverse mode is exact to round-off
+    assert all(e < 1e-14 for e in report.analytic_rel_error.values())
+
+
+# ---- convergence orders and exactness -----------------------------------------------------------
+
+SMOOTH = "exp(sin(x)) * x + cosh(x/3)"
+
+
+def smooth_exact(x: float) -> float:
+    return math.exp(math.sin(x)) * (math.cos(x) * x + 1) + math.sinh(x / 3) / 3
+
+
+@pytest.mark.parametrize(
+    ("method", "h", "ratio"),
+    [
+        ("forward", 1e-3, 10),
+        ("backward", 1e-3, 10),
+        ("central", 1e-2, 100),
+        ("complex_step", 1e-2, 100),
+        ("five_point", 1e-1, 1e4),
+        ("richardson", 1e-1, 1e4),
+    ],
+)
+def test_numeric_convergence_order(method, h, ratio):
+    expr = parse(SMOOTH)
+    w = smooth_exact(0.7)
+    errs = []
+    for step in (h, h / 10):
+        est = numeric.compare(expr, {"x": 0.7}, h=step, methods=[method]).methods[method]
+        errs.append(abs(est.estimate["x"] - w))
+    assert ratio * 0.7 < errs[0] / errs[1] < ratio * 1.4
+
+
+def test_numeric_central_exact_on_quadratics():
+    # truncation error of the central difference is h**2 f'''/6 = 0 for a quadratic: even a huge
+    # step (exactly representable, so no round-off in x+h) gives the derivative exactly
+    report = numeric.compare(
+        parse("x**2 + 3*x*y - y**2 + 5"), {"x": 3.0, "y": -2.0}, h=0.5, methods=["central"]
+    )
+    assert report.methods["central"].estimate == {"x": 0.0, "y": 13.0}
+    fwd = numeric.compare(parse("x**2"), {"x": 3.0}, h=0.5, methods=["forward"])
+    assert fwd.methods["forward"].estimate["x"] == 6.5  # forward is off by h
+
+
+def test_numeric_complex_step_to_machine_precision():
+    report = numeric.compare(parse(SMOOTH), {"x": 0.7}, methods=["complex_step"])
+    m = report.methods["complex_step"]
+    assert m.steps["x"] == 1e-200
+    assert abs(m.estimate["x"] - smooth_exact(0.7)) <= 2e-15 * abs(smooth_exact(0.7))
+
+
+def test_numeric_default_steps_scale_with_x():
+    report = numeric.compare(parse("x*y"), {"x": 0.5, "y": -100.0})
+    eps = 2.0**-52
+    assert report.methods["forward"].steps == {"x": eps**0.5, "y": 100 * eps**0.5}
+    assert report.methods["central"].steps["y"] == pytest.approx(100 * eps ** (1 / 3))
+    assert report.methods["five_point"].steps["x"] == pytest.approx(eps**0.2)
+
+
+# ---- domain edge cases --------------------------------------------------------------------------
+
+
+def test_numeric_domain_edge_log_near_zero():
+    report = numeric.compare(parse("log(x) + y**2"), {"x": 1e-9, "y": 1.5})
+    cen = report.methods["central"]
+    assert cen.estimate["x"] is None and cen.abs_error["x"] is None
+    assert cen.estimate["y"] == pytest.approx(3.0, rel=1e-9)
+    assert "log" in (cen.note or "") and "x - " in (cen.note or "")
+    fwd = report.methods["forward"]
+    assert fwd.estimate["x"] is not None  # x + h stays in the domain
+    assert report.methods["complex_step"].estimate["x"] == pytest.approx(1e9, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "h", "word"),
+    [
+        ("asin(x)", {"x": 0.9999}, 1e-3, "asin"),
+        ("exp(x)", {"x": 709.0}, 1.0, "exp"),
+        ("sqrt(x)", {"x": 1e-4}, 1e-3, "sqrt"),
+        ("1/x", {"x": 1e-3}, 1e-3, "division by zero"),
+    ],
+)
+def test_numeric_domain_edge_not_available(text, point, h, word):
+    report = numeric.compare(parse(text), point, h=h, methods=["central", "complex_step"])
+    cen = report.methods["central"]
+    assert cen.estimate["x"] is None
+    assert word in (cen.note or "")
+    assert report.methods["complex_step"].estimate["x"] is not None
+
+
+def test_numeric_complex_step_not_applicable_for_kinks():
+    report = numeric.compare(parse("relu(x) + abs(y) + abs(-2)*x"), {"x": 1.0, "y": -2.0})
+    m = report.methods["complex_step"]
+    assert not m.applicable and m.evaluations == 0
+    assert "abs, relu" in (m.note or "")
+    assert report.methods["central"].estimate == pytest.approx({"x": 3.0, "y": -1.0})
+    # a kink applied to a constant does not block it
+    ok = numeric.compare(parse("abs(-2)*x"), {"x": 1.0}, methods=["complex_step"])
+    assert ok.methods["complex_step"].estimate == {"x": 2.0}
+
+
+def test_numeric_large_expression_uses_mp_reference(monkeypatch):
+    monkeypatch.setattr(reference, "SYMBOLIC_LIMIT", 5)
+    report = numeric.compare(parse(EXAMPLE), POINT, methods=["central"])
+    assert "mpmath" in report.reference_kind and "sympy's derivative evaluated" not in (
+        report.reference_kind
+    )
+    assert report.reference == pytest.approx(example_exact(), rel=1e-15)
+
+
+# ---- sweep --------------------------------------------------------------------------------------
+
+
+def test_numeric_sweep_v_shape():
+    hs = numeric.sweep_steps()
+    assert len(hs) == 16 and hs[0] == pytest.approx(1e-1) and hs[-1] == pytest.approx(1e-16)
+    report = numeric.compare(parse(SMOOTH), {"x": 0.7}, sweep=hs)
+    assert report.sweep is not None
+    for method in ("forward", "central", "five_point"):
+        errs = [p.abs_error["x"] for p in report.sweep[method]]
+        best = report.best_sweep_step(method, "x")
+        k = [p.h for p in report.sweep[method]].index(best)
+        assert 0 < k < len(hs) - 1  # truncation on the left, round-off on the right: a V
+        assert errs[0] > 100 * errs[k] and errs[-1] > 100 * errs[k]
+    cs = [p.abs_error["x"] for p in report.sweep["complex_step"]]
+    assert max(cs[8:]) < 1e-14  # h <= 1e-9: no round-off wall for complex step
+
+
+def test_numeric_resolve_methods_aliases():
+    assert numeric.resolve_methods(["symmetric,complex", "forward"]) == [
+        "forward",
+        "central",
+        "complex_step",
+    ]
+    assert numeric.resolve_methods(None) == list(numeric.METHODS)
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        numeric.resolve_methods(["nope"])
+
+
+def test_numeric_no_heavy_imports_at_import_time():
+    code = (
+        "import sys, gradcli.numeric, gradcli.commands.compare, gradcli.render.compare; "
+        "bad = [m for m in ('numpy', 'torch', 'matplotlib', 'sympy') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
