@@ -1,0 +1,437 @@
+"""The computation graph and the backward pass, as data: what ``gradcli graph`` and
+``gradcli explain`` show.
+
+Everything here reads the Value graph that :func:`gradcli.evaluate.build` made from the validated
+tree, so the graph is the expression as the user wrote it (``x*x + x*x`` is two products and a
+sum; nothing is simplified). Variables are shared leaves: a variable used twice is one node with
+two outgoing edges, and the backward pass accumulates into it twice.
+
+Node ids are deterministic: ``n0, n1, ...`` in creation order (inputs before outputs, the order
+of :meth:`Value.topo`), so the same expression at the same point gives the same ids in ``graph``
+and ``explain``. Nothing here recurses: graphs can be 10,000+ nodes deep or wide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gradcli.errors import GradcliError, MissingDependencyError
+from gradcli.evaluate import Evaluation
+from gradcli.expr import Node, strip_brackets
+from gradcli.ops import OPS, Op
+
+#: longest subexpression text kept per node (longer ones end in "...")
+TEXT_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of the computation graph after the forward and backward pass."""
+
+    id: str
+    kind: str  # "var" | "const" (a number or a named constant) | "op"
+    op: str  # the op table's name; "" for a leaf
+    label: str  # variable name, literal text, or the op's short label ("*", "**3", "sin")
+    text: str  # the subexpression as the user wrote it (clipped to TEXT_LIMIT)
+    data: float
+    grad: float
+    inputs: tuple[str, ...]  # ids of the inputs, in argument order (repeats kept: x*x)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "op": self.op,
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
+            "data": self.data,
+            "grad": self.grad,
+            "inputs": list(self.inputs),
+        }
+
+
+@dataclass
+class Graph:
+    """The whole graph: nodes in creation order (every input before the nodes that use it)."""
+
+    expression: str
+    point: dict[str, float]
+    nodes: list[GraphNode]
+    output: str
+    n_ary: bool = False  # an n-ary operator has 3+ inputs: a + b + c is one add node
+
+    def node(self, node_id: str) -> GraphNode:
+        return self.nodes[int(node_id[1:])]
+
+    @property
+    def value(self) -> float:
+        return self.node(self.output).data
+
+    def uses(self) -> dict[str, int]:
+        """How many times each node is an input (x in x*x counts twice)."""
+        count = {n.id: 0 for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                count[i] += 1
+        return count
+
+    def counts(self) -> dict[str, int]:
+        out = {"var": 0, "const": 0, "op": 0}
+        for n in self.nodes:
+            out[n.kind] += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "expression": self.expression,
+            "point": self.point,
+            "output": self.output,
+            "nodes": [n.to_json() for n in self.nodes],
+        }
+
+
+def op_label(op: Op, tree: Node | None) -> str:
+    """The short label of an op node, in micrograd's ``draw_dot`` style: ``+``, ``*``, ``**3``,
+    ``sin``. Derived from the op table (symbol, params, name)."""
+    if op.params:
+        shown = tree.param_text[0] if tree is not None and tree.param_text else ""
+        if not shown and tree is not None and tree.params:
+            shown = f"{tree.params[0]:g}"
+        return f"{op.symbol}{shown}" if op.symbol else f"{op.name} {shown}"
+    if op.symbol and op.call_arity != 1:
+        return op.symbol
+    return op.name
+
+
+def _clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _text(ev: Evaluation, tree: Node | None, fallback: str) -> str:
+    if tree is None:
+        return fallback
+    source = ev.expression.text
+    end = min(tree.end, tree.start + 4 * TEXT_LIMIT)  # never slice more than needed
+    text = " ".join(source[tree.start : end].split())
+    if end < tree.end:
+        text += "..."
+    return _clip(strip_brackets(text)) or fallback
+
+
+def graph_of(ev: Evaluation) -> Graph:
+    """The graph of an evaluated expression, with deterministic ids."""
+    order = ev.output.topo()
+    ids = {id(v): f"n{i}" for i, v in enumerate(order)}
+    names = {id(v): name for name, v in ev.leaves.items()}
+    nodes: list[GraphNode] = []
+    n_ary = False
+    for v in order:
+        key = id(v)
+        tree = ev.nodes.get(key)
+        if not v._prev:
+            if key in names:
+                kind, label = "var", names[key]
+            else:
+                kind = "const"
+                label = tree.name if tree is not None and tree.kind != "op" else f"{v.data:g}"
+            op_name = ""
+            text = label
+        else:
+            kind = "op"
+            op = OPS[v._op]
+            op_name = op.name
+            label = op_label(op, tree)
+            text = _text(ev, tree, label)
+            n_ary = n_ary or (bool(op.symbol) and op.arity < 0 and len(v._prev) > 2)
+        nodes.append(
+            GraphNode(
+                id=ids[key],
+                kind=kind,
+                op=op_name,
+                label=label,
+                text=text,
+                data=float(v.data),
+                grad=float(v.grad),
+                inputs=tuple(ids[id(c)] for c in v._prev),
+            )
+        )
+    return Graph(ev.expression.display, dict(ev.point), nodes, ids[id(ev.output)], n_ary)
+
+
+# ---- the backward pass, step by step ------------------------------------------------------------
+
+
+def input_names(op: Op, n: int) -> list[str]:
+    """What the rule calls each input: u, v for fixed arity; u_1 ... u_n for n-ary ops."""
+    if op.arity < 0 and (n != 2 or "u_i" in op.rule[0]):
+        return [f"u_{i + 1}" for i in range(n)]
+    return ["u", "v"][:n]
+
+
+def op_form(op: Op, n: int) -> str:
+    """The op written in its inputs' names, from the table: ``u*v``, ``-u``, ``u**n``,
+    ``sin(u)``, ``u_1 + u_2 + u_3``."""
+    names = input_names(op, n)
+    if op.params:
+        return f"{names[0]}{op.symbol}n" if op.symbol else f"{op.name}({names[0]}, n)"
+    if op.function:
+        return f"{op.name}({', '.join(names)})"
+    if op.symbol and len(names) == 1:
+        return f"{op.symbol}{names[0]}"
+    if op.symbol:
+        sep = op.symbol if op.symbol in ("*", "/", "**") else f" {op.symbol} "
+        return sep.join(names)
+    return f"{op.name}({', '.join(names)})"
+
+
+def derivative_text(op: Op, n: int, position: int, param: str = "") -> str:
+    """``d sin(u)/du = cos(u)``, ``d(u*v)/dv = u``: the rule the table gives for one input.
+
+    ``param`` (the n of ``u**n`` as written) is put in for ``n``: ``d(u**3)/du = 3*u**(3-1)``.
+    """
+    name = input_names(op, n)[position]
+    form = op_form(op, n)
+    rule = op.rule[min(position, len(op.rule) - 1)]
+    if op.arity < 0 and "_i" in rule:
+        rule = re.sub(r"_i\b", name[1:], rule)  # u_i -> u_2, softmax(u)_i -> softmax(u)_2
+    if param:
+        shown = param if _plain_number(param) else f"({param})"
+        form = _PARAM.sub(shown, form)
+        rule = _PARAM.sub(shown, rule)
+        # "(3-1)" -> "2": an exponent a reader would work out anyway
+        rule = _MINUS_ONE.sub(_minus_one, rule)
+    head = f"d {form}/d{name}" if op.function else f"d({form})/d{name}"
+    return f"{head} = {rule}"
+
+
+_PARAM = re.compile(r"\bn\b")
+
+
+_MINUS_ONE = re.compile(r"\((\d+(?:\.\d*)?|\.\d+)-1\)")
+
+
+def _minus_one(m: re.Match[str]) -> str:
+    x = float(m.group(1)) - 1
+    return f"{x:g}" if x >= 0 else f"({x:g})"
+
+
+def _plain_number(text: str) -> bool:
+    return bool(re.fullmatch(r"\d+(\.\d*)?|\.\d+", text))
+
+
+@dataclass(frozen=True)
+class InputStep:
+    """What one step of the backward pass adds to one input's gradient."""
+
+    node: str
+    rule: str  # the op table's rule for this input ("cos(u)", "v", "n*u**(n-1)")
+    derivative: str  # the rule written out: "d sin(u)/du = cos(u)"
+    local: float  # the local derivative d(node)/d(input) at the point
+    contribution: float  # upstream * local
+    accumulated: float  # the input's gradient after this step
+    use: int  # this is the use-th time the input receives a contribution (1-based)
+    uses: int  # how many contributions it receives in all
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "rule": self.rule,
+            "local": self.local,
+            "contribution": self.contribution,
+            "accumulated": self.accumulated,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node's turn in the backward pass."""
+
+    node: str
+    op: str
+    upstream: float  # d output / d node, complete when its turn comes (reverse topological order)
+    inputs: tuple[InputStep, ...]
+    param: str = ""  # the constant n of u**n, as written
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "op": self.op,
+            "upstream": self.upstream,
+            "inputs": [i.to_json() for i in self.inputs],
+        }
+
+
+@dataclass
+class Explanation:
+    graph: Graph
+    steps: list[Step]  # in the order the backward pass runs
+    gradient: dict[str, float]  # variable name -> d output / d variable
+
+    @property
+    def rows(self) -> int:
+        return sum(len(s.inputs) for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "expression": self.graph.expression,
+            "point": self.graph.point,
+            "output": self.graph.output,
+            "value": self.graph.value,
+            "steps": [s.to_json() for s in self.steps],
+            "gradient": self.gradient,
+        }
+
+
+def explain(ev: Evaluation, graph: Graph | None = None) -> Explanation:
+    """Replay the backward pass in the order :meth:`Value.backward` runs it, recording each
+    input's local derivative, contribution and running gradient.
+
+    The running sums are computed here in the engine's order with the engine's arithmetic, so the
+    last ``accumulated`` of every node equals its ``grad`` exactly.
+    """
+    graph = graph or graph_of(ev)
+    order = ev.output.topo()
+    ids = {id(v): f"n{i}" for i, v in enumerate(order)}
+    uses = graph.uses()
+    acc: dict[int, float] = {id(v): 0.0 for v in order}
+    acc[id(ev.output)] = 1.0
+    seen: dict[int, int] = {}
+    steps: list[Step] = []
+    for v in reversed(order):
+        if not v._prev:
+            continue
+        op = OPS[v._op]
+        g = acc[id(v)]
+        n = len(v._prev)
+        tree = ev.nodes.get(id(v))
+        param = ""
+        if op.params and tree is not None:
+            param = tree.param_text[0] if tree.param_text else f"{tree.params[0]:g}"
+        inputs: list[InputStep] = []
+        for i, (child, local) in enumerate(zip(v._prev, v._local)):
+            key = id(child)
+            contribution = local * g
+            acc[key] += contribution
+            seen[key] = seen.get(key, 0) + 1
+            inputs.append(
+                InputStep(
+                    node=ids[key],
+                    rule=op.rule[min(i, len(op.rule) - 1)],
+                    derivative=derivative_text(op, n, i, param),
+                    local=float(local),
+                    contribution=float(contribution),
+                    accumulated=float(acc[key]),
+                    use=seen[key],
+                    uses=uses[ids[key]],
+                )
+            )
+        steps.append(Step(ids[id(v)], op.name, float(g), tuple(inputs), param))
+    return Explanation(graph, steps, ev.gradient)
+
+
+# ---- Graphviz -----------------------------------------------------------------------------------
+
+_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in "{}|<>"})
+
+
+def _record(text: str) -> str:
+    # in a record label { } | < > give the layout; escape them (expressions hold no backslash)
+    return text.translate(_RECORD_SPECIAL)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def to_dot(graph: Graph) -> str:
+    """Graphviz DOT in the style of micrograd's ``draw_dot``: a record per value
+    (label | data | grad), a small node per operation, left to right. Complete, never bounded."""
+    lines = [
+        "digraph gradcli {",
+        "  graph [rankdir=LR];",
+        '  node [shape=record, fontname="monospace"];',
+        f"  // {_clip(graph.expression, 200).replace(chr(10), ' ')}",
+    ]
+    for n in graph.nodes:
+        head = f"{n.id}: {n.text}" if n.kind == "op" else f"{n.id}: {n.label}"
+        label = (
+            "{ "
+            + _record(head)
+            + " | "
+            + _record(f"data {n.data:.6g}")
+            + " | "
+            + _record(f"grad {n.grad:.6g}")
+            + " }"
+        )
+        lines.append(f"  {n.id} [label={_quote(label)}];")
+        if n.kind != "op":
+            continue
+        lines.append(f"  {n.id}_op [label={_quote(n.label)}, shape=ellipse];")
+        lines.append(f"  {n.id}_op -> {n.id};")
+        op = OPS[n.op]
+        names = input_names(op, len(n.inputs)) if len(n.inputs) > 1 else [""]
+        for name, i in zip(names, n.inputs):
+            attr = f" [label={_quote(name)}]" if name else ""
+            lines.append(f"  {i} -> {n.id}_op{attr};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: str, text: str) -> None:
+    """Write a file, turning an OS error into one clear line (exit 2)."""
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise GradcliError(
+            f"cannot write {path}: {exc.strerror or exc}", hint="check the path and permissions"
+        ) from None
+
+
+#: above this many value nodes --svg/--png refuse: dot's layout time grows much faster than linear
+RENDER_LIMIT = 2_000
+RENDER_TIMEOUT = 120
+
+
+def render_image(dot_text: str, path: str, fmt: str, nodes: int) -> None:
+    """Render DOT to ``path`` as ``fmt`` (svg, png) with Graphviz's ``dot`` program."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("dot")
+    if nodes > RENDER_LIMIT:
+        raise GradcliError(
+            f"--{fmt}: the graph has {nodes:,} nodes, more than the {RENDER_LIMIT:,} that dot "
+            "lays out in reasonable time",
+            hint=f"write it with --dot FILE and run dot -T{fmt} yourself (it can take minutes), "
+            "or use --json",
+        )
+    if exe is None:
+        raise MissingDependencyError(
+            f"--{fmt} needs Graphviz's 'dot' program, which is not installed",
+            hint=f"install Graphviz (e.g. apt-get install graphviz), or write the graph with "
+            f"--dot FILE and render it elsewhere (dot -T{fmt} FILE -o {path})",
+        )
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{fmt}", "-o", path],
+            input=dot_text,
+            capture_output=True,
+            text=True,
+            timeout=RENDER_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise GradcliError(
+            f"dot took more than {RENDER_TIMEOUT} s to render {path}; gave up",
+            hint="write the graph with --dot FILE and render it yourself",
+        ) from None
+    except OSError as exc:
+        raise GradcliError(f"could not run {exe}: {exc}") from None
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["no message"])[0]
+        raise GradcliError(
+            f"dot could not render {path} (exit {proc.returncode}): {why}",
+            hint="check the path; --dot FILE writes the graph text instead",
+        )
