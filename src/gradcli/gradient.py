@@ -7,7 +7,6 @@ from typing import Any
 
 from gradcli import reference
 from gradcli.evaluate import build
-from gradcli.expr import count_nodes
 from gradcli.parse import Expression
 
 
@@ -54,7 +53,7 @@ def grad_report(
         if not want:
             notes.append(
                 f"symbolic derivatives skipped: the expression has "
-                f"{count_nodes(expression.root):,} "
+                f"{expression.size:,} "
                 f"nodes (more than {reference.SYMBOLIC_LIMIT:,}); --symbolic forces them"
             )
     if want and names:

@@ -24,9 +24,10 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from gradcli.errors import DomainError, ParseError
-from gradcli.expr import Node, strip_brackets, variables, walk
+from gradcli.expr import Node, iter_nodes, strip_brackets, variables, walk
 from gradcli.ops import CONSTANTS, FUNCTIONS, OPS
 
 #: longest expression accepted (characters); the spec asks for at least 400,000
@@ -165,6 +166,16 @@ class Expression:
     text: str  # as given (node spans index into it)
     root: Node
     variables: list[str]
+
+    @cached_property
+    def nodes(self) -> list[Node]:
+        """Every tree node once, inputs before the nodes that use them (computed once)."""
+        return list(iter_nodes(self.root))
+
+    @property
+    def size(self) -> int:
+        """Number of tree nodes."""
+        return len(self.nodes)
 
     def text_of(self, node: Node) -> str:
         """The source text a node came from."""

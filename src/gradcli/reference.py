@@ -9,10 +9,11 @@ mpmath at :data:`DPS` significant digits by walking the sympy tree.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcli.expr import Node, count_nodes, walk
+from gradcli.expr import Node, walk
 from gradcli.parse import Expression
 
 #: significant digits of the exact reference
@@ -35,7 +36,7 @@ class Symbolic:
 
 
 def too_large(expression: Expression) -> bool:
-    return count_nodes(expression.root) > SYMBOLIC_LIMIT
+    return expression.size > SYMBOLIC_LIMIT
 
 
 def to_sympy(expression: Expression) -> tuple[Any, dict[str, Any]]:
@@ -84,79 +85,133 @@ def evaluate(expr: Any, point: dict[str, float], symbols: dict[str, Any], dps: i
     """The value of a sympy expression at ``point`` as an mpmath number with ``dps`` digits."""
     import mpmath
 
-    values = {symbols[name]: point[name] for name in symbols}
+    names = list(symbols)
+    fn = compile_mp(expr, [symbols[n] for n in names])
     with mpmath.workdps(dps + 10):
-        try:
-            return _mp(expr, values, mpmath)
-        except RecursionError:  # pragma: no cover - only on pathological nesting
-            return mpmath.mpf(str(expr.evalf(dps + 10, subs=values)))
+        return fn([mpmath.mpf(point[n]) for n in names])
 
 
-def _mp(e: Any, values: dict[Any, float], mp: Any) -> Any:
+MpFn = Callable[[Sequence[Any]], Any]
+
+
+def compile_mp(expr: Any, symbols: Sequence[Any]) -> MpFn:
+    """Turn a sympy expression into a function of a list of mpmath numbers (one per symbol).
+
+    The expression is walked once, into a tree of small closures over mpmath functions; calling
+    the result evaluates at whatever precision mpmath is set to. Nothing is compiled to Python
+    source and nothing is ``eval``-ed. Out of a function's real domain the result is ``nan``.
+    """
+    import mpmath as mp
     import sympy as sp
 
-    if e.is_Symbol:
-        return mp.mpf(values[e])
-    if e.is_Number or e.is_NumberSymbol:
+    index = {s: i for i, s in enumerate(symbols)}
+
+    def build(e: Any) -> MpFn:  # recursion depth = sympy's nesting depth, which stays small
+        if e.is_Symbol:
+            i = index[e]
+            return lambda v: v[i]
+        if e.is_Integer:
+            n = mp.mpf(int(e))  # integers are exact at any precision: make them once
+            return lambda v: n
         if e.is_Rational:
-            return mp.mpf(int(e.p)) / int(e.q)
+            p, q = int(e.p), int(e.q)
+            return lambda v: mp.mpf(p) / q
         if e.is_Float:
-            return mp.mpf(e._mpf_)
-        return mp.mpf(str(e.evalf(mp.mp.dps)))
-    if e.is_Add:
-        return mp.fsum(_mp(a, values, mp) for a in e.args)
-    if e.is_Mul:
-        out = mp.mpf(1)
-        for a in e.args:
-            out *= _mp(a, values, mp)
-        return out
-    if e.is_Pow:
-        base, expo = (_mp(a, values, mp) for a in e.args)
-        if base < 0 and expo != int(expo):
-            return mp.nan
-        if base == 0 and expo < 0:
-            return mp.inf
-        return mp.power(base, expo)
-    if isinstance(e, sp.Piecewise):
-        for value, cond in e.args:
-            if cond is sp.true or bool(_mp_cond(cond, values, mp)):
-                return _mp(value, values, mp)
+            c = mp.mpf(e._mpf_)  # exact binary value: precision-independent
+            return lambda v: c
+        if e is sp.pi:
+            return lambda v: +mp.pi
+        if e is sp.E:
+            return lambda v: mp.e * 1
+        if e.is_Add:
+            terms = [build(a) for a in e.args]
+            return lambda v: mp.fsum(t(v) for t in terms)
+        if e.is_Mul:
+            factors = [build(a) for a in e.args]
+
+            def mul(v: Sequence[Any]) -> Any:
+                out = mp.mpf(1)
+                for f in factors:
+                    out *= f(v)
+                return out
+
+            return mul
+        if e.is_Pow:
+            base, expo = build(e.args[0]), build(e.args[1])
+            return lambda v: _mp_pow(mp, base(v), expo(v))
+        if isinstance(e, sp.Piecewise):
+            pieces = [(build(val), _build_cond(cond, build)) for val, cond in e.args]
+
+            def piecewise(v: Sequence[Any]) -> Any:
+                for val, cond in pieces:
+                    if cond(v):
+                        return val(v)
+                return mp.nan
+
+            return piecewise
+        if isinstance(e, sp.Abs):
+            arg = build(e.args[0])
+            return lambda v: abs(arg(v))
+        if isinstance(e, sp.sign):
+            arg = build(e.args[0])
+            return lambda v: mp.sign(arg(v))
+        if isinstance(e, sp.Heaviside):
+            arg = build(e.args[0])
+            h0 = build(e.args[1]) if len(e.args) > 1 else (lambda v: mp.mpf(0.5))
+
+            def heaviside(v: Sequence[Any]) -> Any:
+                x = arg(v)
+                return mp.mpf(1) if x > 0 else (h0(v) if x == 0 else mp.mpf(0))
+
+            return heaviside
+        fn = getattr(mp, type(e).__name__, None)
+        if isinstance(e, sp.Function) and fn is not None:
+            args = [build(a) for a in e.args]
+            return lambda v: _mp_call(mp, fn, [a(v) for a in args])
+        # anything else sympy may produce: let sympy evaluate it (slower, still exact)
+        return lambda v: mp.mpf(str(e.subs(dict(zip(symbols, v, strict=True))).evalf(mp.mp.dps)))
+
+    return build(expr)
+
+
+def _mp_pow(mp: Any, base: Any, expo: Any) -> Any:
+    if base < 0 and expo != int(expo):
         return mp.nan
-    if isinstance(e, sp.Abs):
-        return abs(_mp(e.args[0], values, mp))
-    if isinstance(e, sp.sign):
-        return mp.sign(_mp(e.args[0], values, mp))
-    if isinstance(e, sp.Heaviside):
-        x = _mp(e.args[0], values, mp)
-        h0 = _mp(e.args[1], values, mp) if len(e.args) > 1 else mp.mpf(0.5)
-        return mp.mpf(1) if x > 0 else (h0 if x == 0 else mp.mpf(0))
-    name = type(e).__name__
-    fn = getattr(mp, name, None)
-    if isinstance(e, sp.Function) and fn is not None:
-        return fn(*(_mp(a, values, mp) for a in e.args))
-    # anything else sympy may produce: let sympy evaluate it (slower, still exact)
-    return mp.mpf(str(e.subs(values).evalf(mp.mp.dps)))
+    if base == 0 and expo < 0:
+        return mp.inf
+    return mp.power(base, expo)
 
 
-def _mp_cond(cond: Any, values: dict[Any, float], mp: Any) -> bool:
+def _mp_call(mp: Any, fn: Any, args: list[Any]) -> Any:
+    out = fn(*args)
+    return out if not isinstance(out, mp.mpc) else mp.nan  # outside the real domain
+
+
+def _build_cond(cond: Any, build: Callable[[Any], MpFn]) -> Callable[[Sequence[Any]], bool]:
     import sympy as sp
 
+    if cond is sp.true:
+        return lambda v: True
+    if cond is sp.false:
+        return lambda v: False
     if isinstance(cond, sp.And):
-        return all(_mp_cond(c, values, mp) for c in cond.args)
+        parts = [_build_cond(c, build) for c in cond.args]
+        return lambda v: all(p(v) for p in parts)
     if isinstance(cond, sp.Or):
-        return any(_mp_cond(c, values, mp) for c in cond.args)
+        parts = [_build_cond(c, build) for c in cond.args]
+        return lambda v: any(p(v) for p in parts)
     if isinstance(cond, sp.core.relational.Relational):
-        lhs, rhs = (_mp(a, values, mp) for a in cond.args)
-        ops = {
-            "<": lhs < rhs,
-            "<=": lhs <= rhs,
-            ">": lhs > rhs,
-            ">=": lhs >= rhs,
-            "==": lhs == rhs,
-            "!=": lhs != rhs,
-        }
-        return bool(ops[cond.rel_op])
-    return bool(cond)
+        lhs, rhs = build(cond.lhs), build(cond.rhs)
+        compare = {
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+        }[cond.rel_op]
+        return lambda v: bool(compare(lhs(v), rhs(v)))
+    raise TypeError(f"cannot evaluate the condition {cond}")  # pragma: no cover
 
 
 def exact_gradient(

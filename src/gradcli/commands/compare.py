@@ -141,9 +141,8 @@ def compare_command(
             hint=f"choose one of: {', '.join(names) or 'none'}",
         )
     total = numeric.planned_evaluations(len(names), methods, len(hs or []))
-    from gradcli.expr import count_nodes
 
-    with _progress(total, total * count_nodes(problem.expression.root)) as progress:
+    with _progress(total, total * problem.expression.size) as progress:
         report = numeric.compare(
             problem.expression, problem.point, h=h, methods=methods, sweep=hs, progress=progress
         )

@@ -85,14 +85,14 @@ def render_compare(report: CompareReport, note: str | None = None) -> Any:
 
 
 def _summary(report: CompareReport) -> Any:
-    t = table("<method", "step h", "evaluations", "worst rel. error", "fewest digits")
-    t.title = "methods (errors against the exact reference)"
+    t = table("<method", "<step h", "evaluations", "worst rel. error", "fewest digits")
+    t.title = "methods (errors against the exact reference; ★ best)"
     t.columns[0].no_wrap = True
     for name, m in report.methods.items():
         meth = METHODS[name]
         label = escape(meth.label)
         if name == report.best:
-            label = f"[bold]{label} ★ best[/bold]"
+            label = f"[bold]{label} ★[/bold]"
         if not m.applicable:
             t.add_row(label, "—", "0", "not applicable", "—")
             continue
