@@ -177,7 +177,7 @@ def render_sweep(report: CompareReport, name: str, width: int = 64, height: int 
     if not methods:
         return Text("no method to sweep")
     t = table("h", *(METHODS[m].label for m in methods))
-    t.title = f"sweep: |error| of ∂f/∂{escape(name)} against h (* = smallest error of that method)"
+    heading = Text(f"sweep: |error| of ∂f/∂{name} against h (* = smallest error of that method)")
     best = {m: report.best_sweep_step(m, name) for m in methods}
     for i, p in enumerate(sweep[methods[0]]):
         cells = []
@@ -186,7 +186,7 @@ def render_sweep(report: CompareReport, name: str, width: int = 64, height: int 
             cell = sci(err, 1) if err is not None else "n/a"
             cells.append(cell + ("*" if best[m] == p.h else " "))
         t.add_row(sci(p.h, 0), *cells)
-    return Group(t, ascii_plot(report, name, width, height))
+    return Group(heading, t, ascii_plot(report, name, width, height))
 
 
 def ascii_plot(report: CompareReport, name: str, width: int = 64, height: int = 18) -> Any:
