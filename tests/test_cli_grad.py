@@ -72,6 +72,19 @@ def test_cli_grad_at_forms_and_constants(cli):
     r = cli("grad", "sin(x)*y", "--at", "x=pi/2,y=-3", "--json")
     assert r.code == 0, r.stderr
     assert r.json()["point"] == {"x": math.pi / 2, "y": -3.0}
+    # a comma inside a value's function call does not split the point
+    r = cli("grad", "x*y", "--at", "x=logsumexp(0,0),y=1", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["point"] == {"x": math.log(2), "y": 1.0}
+
+
+def test_cli_short_option_with_attached_value(cli):
+    r = cli("softmax", "0", "1", "-t1", "--json", "--no-torch")
+    assert r.code == 0, r.stderr
+    assert r.json()["target"] == 1
+    r = cli("grad", "-t*x", "--at", "t=1,x=2", "--json")  # an expression, not an option
+    assert r.code == 0, r.stderr
+    assert r.json()["gradient"] == {"t": -2.0, "x": -1.0}
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,27 @@ def test_evaluate_domain_errors_name_the_subexpression(text, point, message):
 
 
 def test_evaluate_gradient_overflow_is_an_error():
-    # value finite, gradient overflows: d/dx x**3 at 1e103 is 3e206, times 1e103 ... keep it simple:
-    with pytest.raises(DomainError):
-        build(parse("(x**3)*(x**3)"), {"x": 1e52})
+    # the value stays finite (|sin| <= 1), the derivative 1e300 * 1e10 * cos(...) does not
+    with pytest.raises(DomainError, match="derivative with respect to x overflows"):
+        build(parse("1e300*sin(1e10*x)"), {"x": 0.0})
+
+
+def test_evaluate_inner_gradient_overflow_is_an_error():
+    # x's gradient is fine (1e200), but the constant 1e-200's is 1e400: graph/explain show it
+    with pytest.raises(DomainError, match="overflows"):
+        build(parse("x*1e200*1e-200*1e200"), {"x": 1.0})
+
+
+def test_evaluate_constants_pi_and_e_are_the_doubles():
+    # sympy would say sin(pi) = 0 and x/sin(pi) is undefined; the float function is defined,
+    # and the reference is the derivative of the function actually computed.
+    from gradcli import reference
+
+    e = parse("x/sin(pi)")
+    ev = build(e, {"x": 2.0})
+    exact = reference.exact_gradient(e, {"x": 2.0})["x"]
+    assert ev.gradient["x"] == pytest.approx(1 / math.sin(math.pi), rel=1e-15)
+    assert float(exact) == pytest.approx(1 / math.sin(math.pi), rel=1e-15)
 
 
 @pytest.mark.parametrize(

@@ -78,14 +78,39 @@ def test_ops_partials_match_central_differences(name: str, point: tuple[float, .
     op = OPS[name]
     inputs, params = _split(op, point)
     local = op.partials(op.forward(*point), *point)
-    mpmath.mp.dps = 40
     f = lambda *u: op.mpmath(mpmath, *[mpmath.mpf(x) for x in u], *params)  # noqa: E731
     for i in range(len(inputs)):
-        # mpmath's own numerical differentiation, at 40 digits: independent of our rules
+        # mpmath's own numerical differentiation (central differences at 40 digits):
+        # independent of our rules
         args = list(inputs)
         g = lambda t, i=i, args=args: f(*args[:i], t, *args[i + 1 :])  # noqa: E731
-        est = float(mpmath.diff(g, mpmath.mpf(inputs[i])))
+        with mpmath.workdps(40):
+            est = float(mpmath.diff(g, mpmath.mpf(inputs[i])))
         assert local[i] == pytest.approx(est, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "u"),
+    [
+        ("sigmoid", 40.0),
+        ("sigmoid", -40.0),
+        ("sigmoid", 700.0),
+        ("tanh", 20.0),
+        ("tanh", -300.0),
+        ("asin", 1 - 1e-10),
+        ("acos", -1 + 1e-10),
+        ("atan", 1e150),
+        ("exp", -700.0),
+    ],
+)
+def test_ops_partials_stay_accurate_where_outputs_saturate(name: str, u: float):
+    # sigmoid(40) rounds to 1 and 1 - tanh(20)**2 rounds to 0: a derivative computed as
+    # out*(1 - out) would be exactly 0, while the true value is ~4e-18. mpmath at 50 digits.
+    op = OPS[name]
+    got = op.partials(op.forward(u), u)[0]
+    with mpmath.workdps(50):
+        exact = mpmath.diff(lambda t: op.mpmath(mpmath, t), mpmath.mpf(u))
+    assert got == pytest.approx(float(exact), rel=1e-12)
 
 
 UNARY = sorted(n for n, op in FUNCTIONS.items() if op.arity == 1)

@@ -12,6 +12,7 @@ import gc
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +22,8 @@ import typer
 
 from gradcli import __version__
 from gradcli.errors import ExitStatus, GradcliError, ParseError, PointError
+from gradcli.examples import EXAMPLE_EXPR, EXAMPLE_POINT
 from gradcli.parse import MAX_LENGTH, Expression, parse
-
-#: the classic micrograd exercise, used when a command is given no expression
-EXAMPLE_EXPR = "-a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5"
-EXAMPLE_POINT = {"a": 2.0, "b": 3.0, "c": 4.0}
-EXAMPLE_NOTE = "built-in example: the classic micrograd exercise f(a, b, c) at a=2, b=3, c=4"
 
 app = typer.Typer(
     name="gradcli",
@@ -120,7 +117,8 @@ def parse_point(items: Sequence[str]) -> dict[str, float]:
     expressions such as ``pi/2``."""
     point: dict[str, float] = {}
     for item in items:
-        for part in item.split(","):
+        # split at commas that start a new name=: "x=1,y=2" but not "x=logsumexp(1,2)"
+        for part in re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", item):
             part = part.strip()
             if not part:
                 continue
@@ -210,7 +208,16 @@ def _normalize_argv(argv: list[str]) -> list[str]:
             positionals.extend(rest[j + 1 :])
             break
         name = tok.split("=", 1)[0]
-        if tok.startswith("--") and name not in takes_value:
+        short = tok[:2]
+        if (
+            not tok.startswith("--")
+            and len(tok) > 2
+            and takes_value.get(short)
+            and not _looks_numeric(tok)
+            and not any(c in tok for c in "*/^()")
+        ):
+            options.append(tok)  # -t1, -mcentral: a short option with its value attached
+        elif tok.startswith("--") and name not in takes_value:
             options.append(tok)  # an unknown --option: let the parser report it
         elif name in takes_value:
             options.append(tok)
@@ -221,6 +228,14 @@ def _normalize_argv(argv: list[str]) -> list[str]:
             positionals.append(tok)
         j += 1
     return [*argv[: i + 1], *options, *(["--", *positionals] if positionals else [])]
+
+
+def _looks_numeric(tok: str) -> bool:
+    try:
+        float(tok)
+    except ValueError:
+        return False
+    return True
 
 
 def _print_error(message: str, detail: str | None = None) -> None:

@@ -53,50 +53,48 @@ def apply(op: Op, inputs: tuple[Value, ...], params: tuple[float, ...] = ()) -> 
     args = [v.data for v in inputs]
     args.extend(params)
     try:
-        if op.check is not None:
-            reason = op.check(*args)
-            if reason is not None:
-                raise DomainError(_undefined(op, args, reason))
-        out = op.forward(*args)
-        local = op.partials(out, *args)
+        reason = op.check(*args) if op.check is not None else None
+        if reason is None:
+            out = op.forward(*args)
+            return Value(out, inputs, op.name, op.partials(out, *args))
     except OverflowError:
-        raise DomainError(_undefined(op, args, _OVERFLOW)) from None
+        raise _domain_error(op, args, _OVERFLOW, overflow=True) from None
     except (ValueError, ZeroDivisionError) as exc:
-        if isinstance(exc, DomainError):
-            raise
-        raise DomainError(_undefined(op, args, op.undefined or str(exc))) from None
-    return Value(out, inputs, op.name, local)
+        reason = op.undefined or str(exc)
+    raise _domain_error(op, args, reason)
 
 
 _OVERFLOW = "the result overflows (it is too large for a float)"
 
 
+def _domain_error(op: Op, args: list[float], reason: str, overflow: bool = False) -> DomainError:
+    shown = ", ".join(_fmt(a) for a in args)
+    return DomainError(
+        f"{op.name}({shown}) is undefined: {reason}", reason=reason, overflow=overflow
+    )
+
+
 # The two shapes almost every node has, spelled out without star-arguments: this is the
-# engine's hot path (the MLP benchmark makes ~65,000 nodes per step). Same table, same rules.
+# engine's hot path (the MLP benchmark makes ~65,000 nodes per step). Same table, same rules;
+# ops with a domain check take the general path.
 def _apply1(op: Op, u: Value) -> Value:
     a = u.data
     try:
-        out = op.forward(a)
-        local = op.partials(out, a)
-    except OverflowError:
-        raise DomainError(_undefined(op, [a], _OVERFLOW)) from None
-    except (ValueError, ZeroDivisionError) as exc:
-        raise DomainError(_undefined(op, [a], op.undefined or str(exc))) from None
-    return Value(out, (u,), op.name, local)
+        if op.check is None:
+            out = op.forward(a)
+            return Value(out, (u,), op.name, op.partials(out, a))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        pass  # apply() says why
+    return apply(op, (u,))
 
 
 def _apply2(op: Op, u: Value, v: Value) -> Value:
-    a = u.data
-    b = v.data
     if op.check is not None:
         return apply(op, (u, v))
+    a = u.data
+    b = v.data
     out = op.forward(a, b)  # add, sub, mul cannot raise: float overflow gives inf
     return Value(out, (u, v), op.name, op.partials(out, a, b))
-
-
-def _undefined(op: Op, args: list[float], reason: str) -> str:
-    shown = ", ".join(_fmt(a) for a in args)
-    return f"{op.name}({shown}) is undefined: {reason}"
 
 
 class Value:

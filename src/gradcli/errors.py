@@ -51,7 +51,23 @@ class ParseError(GradcliError, ValueError):
 
 
 class DomainError(GradcliError, ValueError):
-    """An operation was applied outside its domain, or a result overflowed."""
+    """An operation was applied outside its domain, or a result overflowed.
+
+    ``reason`` says why in words about the op alone ("log needs a positive argument");
+    ``overflow`` is True when the result was too large for a float.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        reason: str | None = None,
+        overflow: bool = False,
+    ):
+        super().__init__(message, hint=hint)
+        self.reason = reason or message
+        self.overflow = overflow
 
 
 class PointError(GradcliError, ValueError):

@@ -84,7 +84,17 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
             try:
                 v = apply(node.op, tuple(args), node.params)
             except DomainError as exc:
-                raise DomainError(_explain(expression, node, args, exc.message)) from None
+                where = snippet(expression, node)
+                said = (
+                    "overflows at this point"
+                    if exc.overflow
+                    else (f"is undefined at this point: {exc.reason}")
+                )
+                raise DomainError(
+                    f"{where} {said}" + _argument_values(expression, node, args),
+                    reason=exc.reason,
+                    overflow=exc.overflow,
+                ) from None
             if not math.isfinite(v.data):
                 raise DomainError(
                     f"{snippet(expression, node)} overflows to {v.data} at this point"
@@ -108,6 +118,15 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
             raise DomainError(
                 f"the derivative with respect to {name} overflows ({leaf.grad}) at this point",
                 hint="try a point with smaller values",
+                overflow=True,
+            )
+    for v in output.topo():  # inner nodes too: graph and explain show every node's gradient
+        if not math.isfinite(v.grad):
+            raise DomainError(
+                f"the gradient at {snippet(expression, nodes[id(v)])} overflows ({v.grad}) "
+                "at this point",
+                hint="try a point with smaller values",
+                overflow=True,
             )
     return Evaluation(expression, point, output, leaves, nodes)
 
@@ -119,15 +138,3 @@ def _argument_values(expression: Expression, node: Node, args: list[Value]) -> s
         if a.kind != "num"
     ]
     return f" (here {', '.join(shown)})" if shown else ""
-
-
-def _explain(expression: Expression, node: Node, args: list[Value], reason: str) -> str:
-    # reason reads "log(-1) is undefined: log needs u > 0"; keep what comes after the colon
-    why = reason.split(": ", 1)[1] if ": " in reason else reason
-    if "overflows" in why:
-        return f"{snippet(expression, node)} overflows at this point" + _argument_values(
-            expression, node, args
-        )
-    return f"{snippet(expression, node)} is undefined at this point: {why}" + _argument_values(
-        expression, node, args
-    )

@@ -86,27 +86,28 @@ def variables(root: Node) -> list[str]:
     return list(seen)
 
 
-# Python's binding strength, to put back only the parentheses that are needed.
-_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4, "powv": 4}
-
-
 def to_text(root: Node) -> str:
-    """The expression as text, in gradcli's own syntax (what ``parse`` reads back)."""
+    """The expression as text, in gradcli's own syntax (what ``parse`` reads back).
+
+    Brackets are put back only where the op table's binding strengths (``Op.prec``) need them.
+    """
+    neg = OPS["neg"].prec
 
     def visit(node: Node, args: list[tuple[str, int]]) -> tuple[str, int]:
         if node.kind != "op":
-            return node.name, 9
+            # a negative literal binds like unary minus: (-2)**2 must keep its brackets
+            return node.name, neg if node.name.startswith("-") else 9
         op = node.op
-        prec = _PREC.get(op.name)
-        if prec is None:
+        prec = op.prec
+        if not op.symbol:
             inner = ", ".join(a for a, _ in args)
             return f"{op.name}({inner})", 9
-        if op.name == "neg":
+        if len(args) == 1 and not op.params:  # prefix: -u
             a, p = args[0]
-            return "-" + (a if p > prec else f"({a})"), prec
-        if op.name in ("pow", "powv"):
+            return op.symbol + (a if p > prec else f"({a})"), prec
+        if op.symbol == "**":  # right-associative: the base needs brackets at equal strength
             base = args[0][0] if args[0][1] > prec else f"({args[0][0]})"
-            if op.name == "pow":
+            if op.params:
                 expo = node.param_text[0] if node.param_text else f"{node.params[0]:g}"
                 if not _is_plain_number(expo):
                     expo = f"({expo})"
@@ -115,8 +116,8 @@ def to_text(root: Node) -> str:
             return f"{base}**{expo}", prec
         parts = []
         for i, (a, p) in enumerate(args):
-            # left-associative: the right operand of - and / needs brackets at equal strength
-            need = p < prec or (i > 0 and p == prec and op.name in ("sub", "div"))
+            # left-associative: a right operand of equal strength needs brackets after - and /
+            need = p < prec or (i > 0 and p == prec and op.arity == 2 and op.name != "mul")
             parts.append(f"({a})" if need else a)
         return f" {op.symbol} ".join(parts), prec
 

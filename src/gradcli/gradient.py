@@ -59,6 +59,11 @@ def grad_report(
     if want and names:
         sym = reference.symbolic(expression, simplify=simplify)
         texts = dict(sym.derivative_text())
+        if sym.numeric_derivatives is not sym.derivatives:
+            notes.append(
+                "pi and e are exact in the symbolic column; every number (reverse mode, the "
+                "symbolic value) uses them as doubles, as any float computation does"
+            )
         exact = reference.exact_gradient(expression, ev.point, sym)
         values = {n: reference.to_float(v) for n, v in exact.items()}
     return GradReport(expression, ev.point, ev.value, ev.gradient, texts, values, notes)

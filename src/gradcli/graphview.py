@@ -163,36 +163,13 @@ def graph_of(ev: Evaluation) -> Graph:
 # ---- the backward pass, step by step ------------------------------------------------------------
 
 
-def input_names(op: Op, n: int) -> list[str]:
-    """What the rule calls each input: u, v for fixed arity; u_1 ... u_n for n-ary ops."""
-    if op.arity < 0 and (n != 2 or "u_i" in op.rule[0]):
-        return [f"u_{i + 1}" for i in range(n)]
-    return ["u", "v"][:n]
-
-
-def op_form(op: Op, n: int) -> str:
-    """The op written in its inputs' names, from the table: ``u*v``, ``-u``, ``u**n``,
-    ``sin(u)``, ``u_1 + u_2 + u_3``."""
-    names = input_names(op, n)
-    if op.params:
-        return f"{names[0]}{op.symbol}n" if op.symbol else f"{op.name}({names[0]}, n)"
-    if op.function:
-        return f"{op.name}({', '.join(names)})"
-    if op.symbol and len(names) == 1:
-        return f"{op.symbol}{names[0]}"
-    if op.symbol:
-        sep = op.symbol if op.symbol in ("*", "/", "**") else f" {op.symbol} "
-        return sep.join(names)
-    return f"{op.name}({', '.join(names)})"
-
-
 def derivative_text(op: Op, n: int, position: int, param: str = "") -> str:
     """``d sin(u)/du = cos(u)``, ``d(u*v)/dv = u``: the rule the table gives for one input.
 
     ``param`` (the n of ``u**n`` as written) is put in for ``n``: ``d(u**3)/du = 3*u**(3-1)``.
     """
-    name = input_names(op, n)[position]
-    form = op_form(op, n)
+    name = op.input_names(n)[position]
+    form = op.form(n)
     rule = op.rule[min(position, len(op.rule) - 1)]
     if op.arity < 0 and "_i" in rule:
         rule = re.sub(r"_i\b", name[1:], rule)  # u_i -> u_2, softmax(u)_i -> softmax(u)_2
@@ -371,7 +348,7 @@ def to_dot(graph: Graph) -> str:
         lines.append(f"  {n.id}_op [label={_quote(n.label)}, shape=ellipse];")
         lines.append(f"  {n.id}_op -> {n.id};")
         op = OPS[n.op]
-        names = input_names(op, len(n.inputs)) if len(n.inputs) > 1 else [""]
+        names = op.input_names(len(n.inputs)) if len(n.inputs) > 1 else [""]
         for name, i in zip(names, n.inputs):
             attr = f" [label={_quote(name)}]" if name else ""
             lines.append(f"  {i} -> {n.id}_op{attr};")

@@ -21,59 +21,23 @@ constants ``pi`` and ``e``, or variables.
 from __future__ import annotations
 
 import difflib
+import keyword
 import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, ParseError
 from gradcli.expr import Node, iter_nodes, strip_brackets, variables, walk
-from gradcli.ops import CONSTANTS, FUNCTIONS, OPS
+from gradcli.ops import CONSTANTS, FUNCTIONS
 
 #: longest expression accepted (characters); the spec asks for at least 400,000
 MAX_LENGTH = 500_000
 #: deepest nesting of brackets, calls, unary signs and powers
 MAX_DEPTH = 100
 
-_KEYWORDS = frozenset(
-    [
-        "False",
-        "None",
-        "True",
-        "and",
-        "as",
-        "assert",
-        "async",
-        "await",
-        "break",
-        "class",
-        "continue",
-        "def",
-        "del",
-        "elif",
-        "else",
-        "except",
-        "finally",
-        "for",
-        "from",
-        "global",
-        "if",
-        "import",
-        "in",
-        "is",
-        "lambda",
-        "nonlocal",
-        "not",
-        "or",
-        "pass",
-        "raise",
-        "return",
-        "try",
-        "while",
-        "with",
-        "yield",
-    ]
-)
+_KEYWORDS = frozenset(keyword.kwlist)
 
 # What people type from other languages, with what gradcli calls it.
 _ALIASES = {
@@ -95,7 +59,7 @@ _ALIASES = {
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<num>(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)
+  | (?P<num>(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9][0-9_]*)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<bad>//|<<|>>|==|!=|<=|>=|:=|->|\.\.\.)
   | (?P<op>\*\*|[-+*/^(),])
@@ -287,15 +251,17 @@ class _Parser:
         if tok.text == ")":
             return self.error("unmatched ')'")
         if (
-            (prev is not None and prev.kind in ("num", "name")) or (prev and prev.text == ")")
-        ) and (tok.kind in ("num", "name") or tok.text == "("):
+            prev is not None
+            and (prev.kind in ("num", "name") or prev.text == ")")
+            and (tok.kind in ("num", "name") or tok.text == "(")
+        ):
             if tok.kind == "name" and tok.text in _KEYWORDS:
                 return self.keyword(tok)
-            left = prev.text if prev else ""
-            return self.error(
-                f"missing operator between {left!r} and {tok.text!r}",
-                hint=f"write {left}*{tok.text} to multiply",
-            )
+            hint = f"write {prev.text}*{tok.text} to multiply"
+            touching = prev.pos + len(prev.text) == tok.pos
+            if prev.kind == "num" and touching and tok.text[:1] in "eE":
+                hint = f"for a power of ten write {prev.text}e-3 or {prev.text}e5; " + hint
+            return self.error(f"missing operator between {prev.text!r} and {tok.text!r}", hint=hint)
         return self.error(f"unexpected {tok.text!r}")
 
     def keyword(self, tok: Token) -> ParseError:
@@ -515,36 +481,30 @@ class _Parser:
         return node
 
     def fold(self, node: Node) -> float:
-        """The value of a constant subexpression; refuse it when it is not a finite number."""
-        op = OPS[node.name]
-        values = [a.const for a in node.args] + list(node.params)
+        """The value of a constant subexpression (through the engine, so through the op table);
+        refuse it when it is not a finite number."""
         snippet = _snippet(self.text, node)
         try:
-            if op.check is not None and (reason := op.check(*values)):
-                raise ValueError(reason)
-            value = float(op.forward(*values))
-        except OverflowError:
-            raise ParseError(
-                f"the constant {snippet} is too large to be a finite number",
-                text=self.text,
-                pos=node.start,
-            ) from None
-        except (ValueError, ZeroDivisionError) as exc:
-            reason = op.undefined or str(exc)
-            if isinstance(exc, ValueError) and str(exc) and op.check is not None:
-                reason = str(exc)
-            raise ParseError(
-                f"the constant {snippet} is undefined: {reason}",
-                text=self.text,
-                pos=node.start,
-            ) from None
+            value = apply(
+                node.op,
+                tuple(Value(a.const if a.const is not None else 0.0) for a in node.args),
+                node.params,
+            ).data
+        except DomainError as exc:
+            if not exc.overflow:
+                raise ParseError(
+                    f"the constant {snippet} is undefined: {exc.reason}",
+                    text=self.text,
+                    pos=node.start,
+                ) from None
+            value = math.inf
         if not math.isfinite(value):
             raise ParseError(
                 f"the constant {snippet} is too large to be a finite number",
                 text=self.text,
                 pos=node.start,
             )
-        return value
+        return float(value)
 
 
 def _snippet(text: str, node: Node, limit: int = 40) -> str:

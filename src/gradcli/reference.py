@@ -30,6 +30,8 @@ class Symbolic:
     expr: Any
     symbols: dict[str, Any]
     derivatives: dict[str, Any] = field(default_factory=dict)
+    # the derivatives with pi and e as doubles (see to_sympy): what references evaluate
+    numeric_derivatives: dict[str, Any] = field(default_factory=dict)
 
     def derivative_text(self) -> dict[str, str]:
         return {name: str(d) for name, d in self.derivatives.items()}
@@ -39,8 +41,14 @@ def too_large(expression: Expression) -> bool:
     return expression.size > SYMBOLIC_LIMIT
 
 
-def to_sympy(expression: Expression) -> tuple[Any, dict[str, Any]]:
-    """The sympy expression of the tree, with one real symbol per variable."""
+def to_sympy(expression: Expression, exact_constants: bool = True) -> tuple[Any, dict[str, Any]]:
+    """The sympy expression of the tree, with one real symbol per variable.
+
+    With ``exact_constants`` pi and e are sympy's exact constants (for showing derivatives);
+    without, they are the doubles every float computation uses, so that a reference value is the
+    derivative of the function actually computed (sympy would make sin(pi) exactly 0, where the
+    float computation gets 1.2e-16).
+    """
     import sympy as sp
 
     symbols = {name: sp.Symbol(name, real=True) for name in expression.variables}
@@ -50,7 +58,7 @@ def to_sympy(expression: Expression) -> tuple[Any, dict[str, Any]]:
         if node.kind == "var":
             return symbols[node.name]
         if node.kind == "const":
-            return constants[node.name]
+            return constants[node.name] if exact_constants else sp.Float(node.const)
         if node.kind == "num":
             return _sympy_number(sp, node.name, node.const)
         params = [_sympy_number(sp, "", p) for p in node.params]
@@ -78,6 +86,11 @@ def symbolic(expression: Expression, simplify: bool = False) -> Symbolic:
         if simplify and sp.count_ops(d) < 60:
             d = sp.simplify(d)
         result.derivatives[name] = d
+    result.numeric_derivatives = result.derivatives
+    if any(node.kind == "const" for node in expression.nodes):
+        numeric, _ = to_sympy(expression, exact_constants=False)
+        numeric = numeric.xreplace({sp.Symbol(n, real=True): s for n, s in symbols.items()})
+        result.numeric_derivatives = {n: sp.diff(numeric, s) for n, s in symbols.items()}
     return result
 
 
@@ -168,8 +181,14 @@ def compile_mp(expr: Any, symbols: Sequence[Any]) -> MpFn:
         if isinstance(e, sp.Function) and fn is not None:
             args = [build(a) for a in e.args]
             return lambda v: _mp_call(mp, fn, [a(v) for a in args])
-        # anything else sympy may produce: let sympy evaluate it (slower, still exact)
-        return lambda v: mp.mpf(str(e.subs(dict(zip(symbols, v, strict=True))).evalf(mp.mp.dps)))
+
+        # anything else sympy may produce: let sympy evaluate it (slower, still exact);
+        # what is not a real number (zoo, a complex value) becomes nan
+        def fallback(v: Sequence[Any]) -> Any:
+            value = e.subs(dict(zip(symbols, v, strict=True))).evalf(mp.mp.dps)
+            return mp.mpf(str(value)) if value.is_real and value.is_finite else mp.nan
+
+        return fallback
 
     return build(expr)
 
@@ -219,7 +238,7 @@ def exact_gradient(
 ) -> dict[str, Any]:
     """sympy's derivative of every variable evaluated at ``point`` with mpmath, DPS digits."""
     sym = sym or symbolic(expression)
-    return {name: evaluate(d, point, sym.symbols) for name, d in sym.derivatives.items()}
+    return {name: evaluate(d, point, sym.symbols) for name, d in sym.numeric_derivatives.items()}
 
 
 def to_float(x: Any) -> float | None:

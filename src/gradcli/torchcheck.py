@@ -455,7 +455,7 @@ def suite(
     ops: Mapping[str, Op] | None = None,
 ) -> list[Case]:
     """The built-in suite, one :class:`Case` per expression and point."""
-    from gradcli.cli import EXAMPLE_EXPR, EXAMPLE_POINT
+    from gradcli.examples import EXAMPLE_EXPR, EXAMPLE_POINT
 
     kw: dict[str, Any] = {"rtol": rtol, "atol": atol, "gradcheck": gradcheck}
     cases = [

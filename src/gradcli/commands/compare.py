@@ -12,7 +12,6 @@ import typer
 
 from gradcli.cli import (
     AT_HELP,
-    EXAMPLE_NOTE,
     EXPR_HELP,
     JSON_HELP,
     app,
@@ -21,6 +20,7 @@ from gradcli.cli import (
     make_console,
 )
 from gradcli.errors import MissingDependencyError, PointError
+from gradcli.examples import EXAMPLE_NOTE
 
 EPILOG = (
     "Examples:\n\n"

@@ -6,7 +6,6 @@ import typer
 
 from gradcli.cli import (
     AT_HELP,
-    EXAMPLE_NOTE,
     EXPR_HELP,
     JSON_HELP,
     app,
@@ -14,6 +13,7 @@ from gradcli.cli import (
     load_problem,
     make_console,
 )
+from gradcli.examples import EXAMPLE_NOTE
 from gradcli.gradient import grad_report
 
 EPILOG = (

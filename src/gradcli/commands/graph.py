@@ -8,7 +8,6 @@ import typer
 
 from gradcli.cli import (
     AT_HELP,
-    EXAMPLE_NOTE,
     EXPR_HELP,
     JSON_HELP,
     app,
@@ -17,6 +16,7 @@ from gradcli.cli import (
     make_console,
 )
 from gradcli.errors import GradcliError
+from gradcli.examples import EXAMPLE_NOTE
 
 MAX_NODES_HELP = (
     "Show at most N rows in the terminal (nodes, and references to nodes already shown); "

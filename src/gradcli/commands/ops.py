@@ -50,14 +50,7 @@ def ops_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
 
 def _syntax(name: str) -> str:
     op = OPS[name]
-    special = {
-        "add": "u + v + ...",
-        "sub": "u - v",
-        "mul": "u * v",
-        "div": "u / v",
-        "neg": "-u",
-        "pow": "u ** n, u ^ n",
-        "powv": "u ** v",
-        "logsumexp": "logsumexp(u, v, ...)",
-    }
-    return special.get(name, f"{name}(u)" if op.function else name)
+    form = op.form()
+    if op.arity < 0:
+        form = form.replace("u_2", "u_2, ...") if op.function else form + " + ..."
+    return form + (", u ^ n" if op.params and op.symbol == "**" else "")
