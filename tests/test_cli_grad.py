@@ -235,3 +235,40 @@ def test_cli_python_dash_m_and_exit_codes():
     assert p.returncode == 0 and '"gradient": {"x": 6.0}' in p.stdout
     p = _run("-m", "gradcli", "grad", "x**", "--at", "x=3")
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_cli_grad_narrow_terminal_never_cuts_numbers(cli, monkeypatch):
+    # At 60 columns the table cannot hold three full-precision numbers side by side: it
+    # switches to one block per variable instead of dropping columns or cutting digits.
+    monkeypatch.setenv("COLUMNS", "60")
+    x, y = -1.2345678901234567e-5, 1e-7
+    r = cli("grad", "x/3e7 + y*1e-7/3", "--at", f"x={x!r},y={y!r}")
+    assert r.code == 0, r.stderr
+    assert "…" not in r.stdout
+    assert repr(1 / 3e7) in r.stdout  # d/dx, in full
+    assert repr(1e-7 / 3) in r.stdout  # d/dy, in full
+    assert "variable" in r.stdout and " x " in r.stdout + " " and " y" in r.stdout
+    assert max(len(line.rstrip()) for line in r.stdout.splitlines()) <= 60
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["grda"], None, "see 'gradcli --help'"),
+        (["grad", "x", "--at"], None, "option --at needs a value; e.g. --at x=1.5"),
+        (["grad", "-", "--at", "x=1"], "x + \udcff", "standard input is not UTF-8 text"),
+    ],
+)
+def test_cli_usage_errors_are_one_clear_line(cli, args, stdin, message):
+    r = cli(*args, stdin=stdin)
+    assert r.code == 2
+    assert len(r.stderr.splitlines()) == 1
+    assert message in r.stderr
+
+
+def test_cli_long_variable_lists_are_shortened(cli):
+    text = "+".join(f"x{i}" for i in range(2000))
+    r = cli("grad", "-", stdin=text)
+    assert r.code == 2
+    assert "and 1,994 more" in r.stderr
+    assert len(r.stderr) < 300

@@ -38,7 +38,7 @@ app = typer.Typer(
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # help text is shown as written: [torch] is not a style tag
 )
 
 
@@ -87,7 +87,14 @@ def read_expression_text(expr: str | None) -> str | None:
     if expr is None:
         return None
     if expr == "-":
-        data = sys.stdin.read(MAX_LENGTH + 1)
+        try:
+            data = sys.stdin.read(MAX_LENGTH + 1)
+        except UnicodeDecodeError:
+            data = "\udcff"
+        if any("\udc80" <= ch <= "\udcff" for ch in data[:MAX_LENGTH]):  # undecodable bytes
+            raise ParseError(
+                "standard input is not UTF-8 text", hint="pipe in the expression as plain text"
+            )
         if len(data) > MAX_LENGTH:
             raise ParseError(
                 f"the expression on standard input is longer than the limit of {MAX_LENGTH:,} "
@@ -221,13 +228,19 @@ def _normalize_argv(argv: list[str]) -> list[str]:
             options.append(tok)  # an unknown --option: let the parser report it
         elif name in takes_value:
             options.append(tok)
-            if takes_value[name] and "=" not in tok and j + 1 < len(rest):
+            if takes_value[name] and "=" not in tok:
+                if j + 1 >= len(rest):
+                    raise GradcliError(f"option {tok} needs a value", hint=f"e.g. {_example(tok)}")
                 j += 1
                 options.append(rest[j])
         else:
             positionals.append(tok)
         j += 1
     return [*argv[: i + 1], *options, *(["--", *positionals] if positionals else [])]
+
+
+def _example(option: str) -> str:
+    return {"--at": "--at x=1.5"}.get(option, f"{option} VALUE; see --help")
 
 
 def _looks_numeric(tok: str) -> bool:
@@ -244,9 +257,23 @@ def _print_error(message: str, detail: str | None = None) -> None:
         sys.stderr.write(detail.rstrip("\n") + "\n")
 
 
+def _keep_examples_verbatim(epilog: str | None) -> str | None:
+    """Mark each indented paragraph of an epilog (the worked examples) so that the help
+    formatter does not re-flow it into one line."""
+    if not epilog:
+        return epilog
+    paragraphs = epilog.split("\n\n")
+    return "\n\n".join(
+        "\b\n" + p if p.startswith("  ") and not p.startswith("\b") else p for p in paragraphs
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and, as a script, exit with) the exit code. Never a traceback."""
     import gradcli.commands  # noqa: F401  (registers the commands)
+
+    for info in app.registered_commands:
+        info.epilog = _keep_examples_verbatim(info.epilog)
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -262,8 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         code = getattr(exc, "exit_code", None)
         if code is not None and hasattr(exc, "format_message"):  # a usage error from the parser
+            from typer.main import get_command
+
+            message = exc.format_message().strip().rstrip(".")
             cmd = args[0] if args and not args[0].startswith("-") else ""
-            _print_error(f"{exc.format_message()}; see 'gradcli {cmd + ' ' if cmd else ''}--help'")
+            if cmd not in getattr(get_command(app), "commands", {}):
+                cmd = ""  # a mistyped command has no help of its own
+            _print_error(f"{message}; see 'gradcli {cmd + ' ' if cmd else ''}--help'")
             return int(code) if code else int(ExitStatus.BAD_INPUT)
         if type(exc).__name__ == "Abort":
             sys.stderr.write("gradcli: aborted\n")

@@ -43,14 +43,16 @@ def check_point(expression: Expression, point: Mapping[str, float]) -> dict[str,
     missing = [n for n in names if n not in point]
     extra = [n for n in point if n not in names]
     if extra:
-        known = ", ".join(names) if names else "none"
+        known = ", ".join(names[:6]) or "none"
+        if len(names) > 6:
+            known += f", ... ({len(names):,} in all)"
         raise PointError(
             f"--at gives {_names(extra)}, which the expression does not use "
             f"(its variables: {known})",
             hint="remove it, or check the spelling",
         )
     if missing:
-        example = " ".join(f"--at {n}=1" for n in missing)
+        example = " ".join(f"--at {n}=1" for n in missing[:3]) + (" ..." if missing[3:] else "")
         raise PointError(f"no value given for {_names(missing)}", hint=f"add {example}")
     for n in names:
         if not math.isfinite(point[n]):
@@ -58,8 +60,10 @@ def check_point(expression: Expression, point: Mapping[str, float]) -> dict[str,
     return {n: float(point[n]) for n in names}
 
 
-def _names(names: Sequence[str]) -> str:
-    quoted = [f"'{n}'" for n in names]
+def _names(names: Sequence[str], limit: int = 6) -> str:
+    quoted = [f"'{n}'" for n in names[:limit]]
+    if len(names) > limit:
+        quoted.append(f"and {len(names) - limit:,} more")
     word = "variable" if len(names) == 1 else "variables"
     return f"{word} {', '.join(quoted)}"
 

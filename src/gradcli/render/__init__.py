@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 
@@ -37,20 +38,66 @@ def point_text(point: Mapping[str, float]) -> str:
     return ", ".join(f"{k} = {num(v)}" for k, v in point.items())
 
 
+#: narrowest a text column may get before a table switches to one record per row
+TEXT_MIN_WIDTH = 12
+
+
 def table(*columns: str, title: str | None = None, **kwargs: Any) -> Any:
-    """A rich Table in gradcli's house style."""
+    """A rich Table in gradcli's house style.
+
+    ``"<name"`` is a left-aligned text column that may wrap; any other name is a right-aligned
+    number column that never wraps or gets cut (a truncated number is a wrong number). When the
+    terminal is too narrow for the numbers and at least TEXT_MIN_WIDTH per text column, the
+    table prints as one block per row instead ("header: value" lines), so nothing is dropped.
+    """
     from rich import box
+
+    t = _fit_table_class()(title=title, box=box.SIMPLE_HEAD, title_justify="left", **kwargs)
+    for c in columns:
+        if c.startswith("<"):
+            width = min(TEXT_MIN_WIDTH, len(c) - 1)
+            t.add_column(c[1:], justify="left", overflow="fold", min_width=width)
+        else:
+            t.add_column(c, justify="right", no_wrap=True, min_width=min(len(c), 12))
+    return t
+
+
+@cache
+def _fit_table_class() -> Any:
+    """A Table that falls back to records when too narrow (made on first use: importing
+    gradcli.render stays light)."""
+    from rich.measure import Measurement
     from rich.table import Table
 
-    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", **kwargs)
-    for c in columns:
-        # "<name": left-aligned text that may wrap; otherwise a right-aligned number that never
-        # wraps or gets cut (a truncated number is a wrong number)
-        if c.startswith("<"):
-            t.add_column(c[1:], justify="left", overflow="fold")
-        else:
-            t.add_column(c, justify="right", no_wrap=True, min_width=len(c))
-    return t
+    class FitTable(Table):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            need = Measurement.get(console, options.update(width=10_000), self).minimum
+            if need <= options.max_width:
+                yield from super().__rich_console__(console, options)
+            else:
+                yield from _records(self).__rich_console__(console, options)
+
+    return FitTable
+
+
+def _records(t: Any) -> Any:
+    """The rows of a table as blocks of "header: value" lines (for narrow terminals)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    blocks: list[Any] = []
+    if t.title:
+        blocks.append(t.title)
+    columns = list(t.columns)
+    rows = [list(c.cells) for c in columns]
+    for i in range(t.row_count):
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for col, cells in zip(columns, rows, strict=True):
+            grid.add_row(str(col.header), cells[i])
+        blocks.extend([grid, ""])
+    return Group(*blocks)
 
 
 def header(rows: list[tuple[str, str]]) -> Any:
