@@ -200,3 +200,87 @@ def test_cli_compare_progress_on_stderr_only(cli, monkeypatch):
     assert r.code == 0, r.stderr
     assert r.json()["best"] == "complex_step"  # stdout is exactly the JSON object
     assert calls == [(3 + 3 + 6 + 12 + 12 + 3 + 1) * 4]
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "directory", "file-as-dir"])
+def test_cli_compare_plot_unwritable_path_is_one_line(cli, tmp_path, where):
+    import errno
+    import os
+
+    if where == "missing-dir":
+        path, err = tmp_path / "nope" / "a.png", errno.ENOENT
+    elif where == "directory":
+        path, err = tmp_path / "d.png", errno.EISDIR
+        path.mkdir()
+    else:
+        (tmp_path / "f.txt").write_text("x")
+        path, err = tmp_path / "f.txt" / "a.png", errno.ENOTDIR
+    r = cli("compare", "x**2", "--at", "x=1", "--plot", str(path), "--steps", "3")
+    assert r.code == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert lines == [f"gradcli: error: cannot write {path}: {os.strerror(err)}; check the path"]
+
+
+def test_cli_compare_plot_without_variables_is_an_error(cli, tmp_path):
+    png = tmp_path / "a.png"
+    r = cli("compare", "pi", "--plot", str(png))
+    assert r.code == 2
+    assert r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "no variable" in r.stderr
+    assert not png.exists()
+
+
+def test_cli_compare_plot_says_wrote(cli, tmp_path):
+    png = tmp_path / "a.png"
+    r = cli("compare", "x**2", "--at", "x=1", "--plot", str(png), "--steps", "3")
+    assert r.code == 0, r.stderr
+    assert f"wrote {png}" in r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("steps", ["201", "1000000"])
+def test_cli_compare_steps_are_capped(cli, steps):
+    r = cli("compare", "--sweep", "--steps", steps)
+    assert r.code == 2
+    assert r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "200" in r.stderr and steps in r.stderr
+
+
+def test_cli_compare_most_steps_allowed(cli):
+    r = cli("compare", "x**2", "--at", "x=1", "--sweep", "--steps", "200", "--json")
+    assert r.code == 0, r.stderr
+    assert all(len(points) == 200 for points in r.json()["sweep"].values())
+
+
+@pytest.mark.parametrize(
+    ("option", "check"),
+    [
+        (["--steps", "3"], lambda pts: len(pts) == 3),
+        (["--h-max", "1e-2"], lambda pts: pts[0]["h"] == pytest.approx(1e-2)),
+        (["--h-min", "1e-8"], lambda pts: pts[-1]["h"] == pytest.approx(1e-8)),
+        (["--var", "y"], lambda pts: set(pts[0]["abs_error"]) == {"x", "y"}),
+    ],
+)
+def test_cli_compare_sweep_options_imply_sweep(cli, option, check):
+    r = cli("compare", "x*y", "--at", "x=1,y=2", "--json", *option)
+    assert r.code == 0, r.stderr
+    sweep = r.json()["sweep"]
+    assert list(sweep) == METHODS
+    assert all(check(points) for points in sweep.values())
+
+
+def test_cli_compare_var_shows_the_sweep_of_that_variable(cli):
+    r = cli("compare", "x*y", "--at", "x=1,y=2", "--var", "y", "--steps", "3")
+    assert r.code == 0, r.stderr
+    assert "sweep: |error| of ∂f/∂y against h" in r.stdout
+
+
+def test_cli_compare_help_shows_brackets_and_sweep_options(cli):
+    r = cli("compare", "--help")
+    assert r.code == 0
+    out = " ".join(r.stdout.split())
+    assert "needs gradcli[plot]" in out
+    assert "2 to 200" in out and out.count("Implies --sweep") == 5

@@ -288,3 +288,63 @@ def test_cli_graph_start_up_never_imports_torch_or_numpy():
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+# ---- notices, file names and help ---------------------------------------------------------------
+
+SUM_OF_X = "+".join(["x"] * 3000)  # one add node with 3,000 inputs, all the same x: 2 nodes
+
+
+def test_cli_graph_notice_says_every_node_is_shown_when_only_references_are_left_out(cli):
+    r = cli("graph", "-", "--at", "x=1", stdin=SUM_OF_X)
+    assert r.code == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    # by hand: 1 row for the add node + 3,000 rows for its inputs (x once, then 2,999 references)
+    assert "showing 60 of 3,001 rows: every node is shown" in out
+    assert "the 2,941 rows left out only refer back to nodes shown above" in out
+    assert "2 of 2 nodes" not in out
+
+
+@pytest.mark.parametrize("bound", ["0", "3001", "5000"])
+def test_cli_graph_no_showing_notice_when_nothing_is_left_out(cli, bound):
+    r = cli("graph", "-", "--at", "x=1", "--max-nodes", bound, stdin=SUM_OF_X)
+    assert r.code == 0, r.stderr
+    assert "showing" not in r.stdout
+    assert r.stdout.count("n0 x  ↑ shown above") == 2_999  # every later use of x
+
+
+def test_cli_graph_notice_counts_nodes_left_out(cli):
+    # three products of three shared variables, summed: 7 nodes
+    r = cli("graph", "x*y + y*z + z*x", "--at", "x=1,y=2,z=3", "--max-nodes", "3")
+    assert r.code == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    # by hand: the sum, then x*y, then x: 3 of the 7 nodes (x, y, z, three products, the sum);
+    # all rows: 1 + 3 products + 6 inputs (x, y, z in full once, then 3 references) = 10
+    assert "showing 3 of 10 rows (3 of 7 nodes)" in out
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "needle"),
+    [
+        ("--svg", "g.png", "--png"),
+        ("--png", "g.svg", "--svg"),
+        ("--svg", "g.txt", ".svg"),
+        ("--png", "g", ".png"),
+    ],
+)
+def test_cli_graph_image_needs_the_matching_extension(cli, tmp_path, flag, name, needle):
+    path = tmp_path / name
+    r = cli("graph", flag, str(path))
+    assert r.code == 2 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gradcli: error: ")
+    assert f"must end in .{flag[2:]}" in lines[0] and needle in lines[0]
+    assert not path.exists()
+
+
+def test_cli_graph_explain_help_does_not_offer_dot(cli):
+    r = cli("explain", "--help")
+    assert r.code == 0
+    assert "--dot" not in r.stdout and "--json is always complete" in " ".join(r.stdout.split())
+    r = cli("graph", "--help")
+    assert "--json and --dot are always complete" in " ".join(r.stdout.split())

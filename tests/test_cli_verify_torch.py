@@ -124,8 +124,24 @@ def test_cli_verify_torch_cuda_unavailable(cli, monkeypatch) -> None:
         (("verify-torch", "x +", "--at", "x=1"), "ends too early"),
         (("verify-torch", "x", "--at", "x=1", "--rtol", "-1"), "--rtol"),
         (("verify-torch", "x", "--at", "x=1", "--dtype", "float16"), "--dtype"),
+        (("verify-torch", "x", "--at", "x=1", "--rtol", "1e999"), "--rtol"),
+        (("verify-torch", "x", "--at", "x=1", "--rtol", "inf"), "--rtol"),
+        (("verify-torch", "x", "--at", "x=1", "--atol", "inf"), "--atol"),
+        (("verify-torch", "x", "--at", "x=1", "--atol", "nan"), "--atol"),
+        (("verify-torch", "--rtol", "inf"), "--rtol"),
     ],
-    ids=["at-without-expr", "domain", "parse", "negative-rtol", "dtype"],
+    ids=[
+        "at-without-expr",
+        "domain",
+        "parse",
+        "negative-rtol",
+        "dtype",
+        "overflowing-rtol",
+        "inf-rtol",
+        "inf-atol",
+        "nan-atol",
+        "inf-rtol-suite",
+    ],
 )
 def test_cli_verify_torch_bad_input_exits_2(cli, args, needle) -> None:
     r = cli(*args)
@@ -160,6 +176,9 @@ def test_cli_verify_torch_help_documents_defaults(cli) -> None:
     assert r.code == 0
     assert "gradcli verify-torch" in r.stdout and "Examples" in r.stdout
     assert "1e-10" in r.stdout and "1e-12" in r.stdout
+    out = " ".join(r.stdout.split())
+    assert "pip install 'gradcli[torch]'" in out  # brackets are text, not markup
+    assert "[default: 1e-10; 1e-05 with --dtype float32]" in out
 
 
 def test_cli_verify_torch_registration_does_not_import_torch() -> None:

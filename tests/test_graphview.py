@@ -221,3 +221,47 @@ def test_graphview_tree_view_is_bounded_and_complete_when_unbounded():
     # every edge is on a row: one row per input occurrence, plus the output and each continuation
     conts = sum(1 for r in full.rows if r.mark == "cont")
     assert len(full.rows) == sum(len(n.inputs) for n in g.nodes) + 1 + conts
+
+
+# ---- large n-ary nodes --------------------------------------------------------------------------
+
+
+def test_graphview_explain_of_a_5000_term_sum_is_linear_and_adds_up(cli):
+    import signal
+
+    def hang(signum, frame):
+        pytest.fail("explain of a 5,000-term sum took more than 20 s (quadratic again?)")
+
+    n = 5_000
+    text = "+".join(f"sin(x*{i})" for i in range(1, n + 1))
+    old = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(20)
+    try:
+        r = cli("explain", "-", "--at", "x=0.5", "--json", stdin=text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert r.code == 0, r.stderr
+    data = r.json()
+    x = "n0"  # ids follow creation order: the first leaf, x, is n0 (as in the test above)
+    contributions = [
+        i["contribution"] for s in data["steps"] for i in s["inputs"] if i["node"] == x
+    ]
+    assert len(contributions) == n
+    # d/dx of sum sin(i x) = sum i cos(i x), by mpmath at 30 digits
+    with mpmath.workdps(30):
+        exact = float(mpmath.fsum(i * mpmath.cos(i * mpmath.mpf("0.5")) for i in range(1, n + 1)))
+    assert math.fsum(contributions) == pytest.approx(exact, rel=1e-9)
+    assert data["gradient"]["x"] == pytest.approx(exact, rel=1e-9)
+
+
+def test_graphview_long_sum_rule_is_written_with_an_ellipsis():
+    ex = explain(_evaluate("x + 2*x + 3*x + 4*x + 5*x", {"x": 1.0}))
+    add = next(s for s in ex.steps if s.op == "add")
+    assert len(add.inputs) == 5
+    assert [i.derivative for i in add.inputs] == [
+        f"d(u_1 + u_2 + ... + u_n)/du_{k} = 1" for k in range(1, 6)
+    ]
+    ex = explain(_evaluate("x + 2*x + 3*x + 4*x", {"x": 1.0}))
+    add = next(s for s in ex.steps if s.op == "add")
+    assert add.inputs[3].derivative == "d(u_1 + u_2 + u_3 + u_4)/du_4 = 1"

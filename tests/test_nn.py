@@ -211,3 +211,25 @@ def test_nn_imports_neither_numpy_nor_torch() -> None:
     code = "import sys, gradcli.nn; print('numpy' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("xs", "t"),
+    [([1e20, 0.0], 0), ([1e20, 0.0], 1), ([0.0, 1.7e308, 0.0], 0), ([0.0, 1.7e308, 0.0], 1)],
+    ids=["1e20-t0", "1e20-t1", "1.7e308-t0", "1.7e308-t1"],
+)
+def test_nn_central_difference_never_overflows_in_exp(xs: list[float], t: int) -> None:
+    fd = central_difference(xs, t)
+    assert None not in fd
+    for d, ref in zip(fd, mp_gradient(xs, t), strict=True):
+        assert d is not None and abs(d - ref) < 1e-8
+
+
+def test_nn_central_difference_is_none_where_the_step_overflows() -> None:
+    big = 1.7976931348623157e308  # the largest float: x + h is inf for any h > 0
+    fd = central_difference([big, 0.0], 0)
+    assert fd[0] is None and fd[1] == pytest.approx(0.0, abs=1e-300)
+    report = softmax_report([big, 0.0], 0, use_torch=False)
+    assert report.fd_missing == [0]
+    assert report.agree  # the entries that could be computed agree; none is a mismatch
+    assert report.deviation["finite_difference"] <= 1e-8

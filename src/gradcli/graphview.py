@@ -163,13 +163,44 @@ def graph_of(ev: Evaluation) -> Graph:
 # ---- the backward pass, step by step ------------------------------------------------------------
 
 
-def derivative_text(op: Op, n: int, position: int, param: str = "") -> str:
+#: n-ary ops with more inputs than this write their form with an ellipsis: u_1 + u_2 + ... + u_n
+FORM_TERMS = 4
+
+
+def input_form(op: Op, n: int) -> tuple[list[str], str]:
+    """What the rule calls each of ``n`` inputs, and the op written in those names.
+
+    Both are O(n) to make: compute them once per node, not once per input (a 20,000-term sum
+    is one add node). An n-ary op with more than :data:`FORM_TERMS` inputs is written with an
+    ellipsis, ``u_1 + u_2 + ... + u_n``, ``logsumexp(u_1, u_2, ..., u_n)``.
+    """
+    names = op.input_names(n)
+    if op.arity < 0 and n > FORM_TERMS:
+        three = op.form(3)
+        first, second = three.find("u_1"), three.find("u_2")
+        if 0 <= first < second and "u_3" in three:
+            sep = three[first + 3 : second]
+            return names, three.replace("u_3", f"...{sep}u_n")
+    return names, op.form(n)
+
+
+def derivative_text(
+    op: Op,
+    n: int,
+    position: int,
+    param: str = "",
+    *,
+    names: list[str] | None = None,
+    form: str | None = None,
+) -> str:
     """``d sin(u)/du = cos(u)``, ``d(u*v)/dv = u``: the rule the table gives for one input.
 
     ``param`` (the n of ``u**n`` as written) is put in for ``n``: ``d(u**3)/du = 3*u**(3-1)``.
+    ``names`` and ``form`` are :func:`input_form` of the node, when the caller has them.
     """
-    name = op.input_names(n)[position]
-    form = op.form(n)
+    if names is None or form is None:
+        names, form = input_form(op, n)
+    name = names[position]
     rule = op.rule[min(position, len(op.rule) - 1)]
     if op.arity < 0 and "_i" in rule:
         rule = re.sub(r"_i\b", name[1:], rule)  # u_i -> u_2, softmax(u)_i -> softmax(u)_2
@@ -286,6 +317,7 @@ def explain(ev: Evaluation, graph: Graph | None = None) -> Explanation:
         param = ""
         if op.params and tree is not None:
             param = tree.param_text[0] if tree.param_text else f"{tree.params[0]:g}"
+        names, form = input_form(op, n)
         inputs: list[InputStep] = []
         for i, (child, local) in enumerate(zip(v._prev, v._local)):
             key = id(child)
@@ -296,7 +328,7 @@ def explain(ev: Evaluation, graph: Graph | None = None) -> Explanation:
                 InputStep(
                     node=ids[key],
                     rule=op.rule[min(i, len(op.rule) - 1)],
-                    derivative=derivative_text(op, n, i, param),
+                    derivative=derivative_text(op, n, i, param, names=names, form=form),
                     local=float(local),
                     contribution=float(contribution),
                     accumulated=float(acc[key]),

@@ -19,7 +19,7 @@ from gradcli.cli import (
     load_problem,
     make_console,
 )
-from gradcli.errors import MissingDependencyError, PointError
+from gradcli.errors import GradcliError, MissingDependencyError, PointError
 from gradcli.examples import EXAMPLE_NOTE
 
 EPILOG = (
@@ -33,6 +33,13 @@ EPILOG = (
     "gradcli[plot])\n\n"
     "Methods: forward, backward, central (symmetric), five_point, richardson, complex_step."
 )
+
+#: most steps --steps accepts: each step runs every method once per variable
+MAX_STEPS = 200
+
+#: the sweep's range when --h-max / --h-min are not given
+H_MAX = 1e-1
+H_MIN = 1e-16
 
 #: element operations (tree nodes x evaluations) above which a progress bar is worth showing
 PROGRESS_WORK = 20_000_000
@@ -49,6 +56,22 @@ def _progress(total: int, work: int) -> Iterator[Callable[[int], None] | None]:
     with Progress(console=make_console(stderr=True), transient=True) as bar:
         task = bar.add_task("function evaluations", total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def _check_writable(path: Path) -> None:
+    """Fail early, in one line, when ``path`` cannot be written (before the sweep runs)."""
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    if not existed:
+        path.unlink(missing_ok=True)
+
+
+def _cannot_write(path: Path, exc: OSError) -> GradcliError:
+    return GradcliError(f"cannot write {path}: {exc.strerror or exc}", hint="check the path")
 
 
 def _check_step(value: float, option: str) -> None:
@@ -76,13 +99,29 @@ def compare_command(
         metavar="NAME",
     ),
     sweep: bool = typer.Option(False, "--sweep", help="Run every method over a range of steps."),
-    h_max: float = typer.Option(1e-1, "--h-max", help="Largest step of the sweep."),
-    h_min: float = typer.Option(1e-16, "--h-min", help="Smallest step of the sweep."),
+    h_max: float | None = typer.Option(
+        None,
+        "--h-max",
+        help=f"Largest step of the sweep (default: {H_MAX:g}). Implies --sweep.",
+        show_default=False,
+    ),
+    h_min: float | None = typer.Option(
+        None,
+        "--h-min",
+        help=f"Smallest step of the sweep (default: {H_MIN:g}). Implies --sweep.",
+        show_default=False,
+    ),
     steps: int | None = typer.Option(
-        None, "--steps", help="Steps in the sweep (default: one per decade).", show_default=False
+        None,
+        "--steps",
+        help=f"Steps in the sweep, 2 to {MAX_STEPS} (default: one per decade). Implies --sweep.",
+        show_default=False,
     ),
     var: str | None = typer.Option(
-        None, "--var", help="Variable the sweep plots (default: the first).", show_default=False
+        None,
+        "--var",
+        help="Variable the sweep shows (default: the first). Implies --sweep.",
+        show_default=False,
     ),
     plot: Path | None = typer.Option(
         None,
@@ -120,8 +159,12 @@ def compare_command(
                 hint="pip install 'gradcli[plot]'",
             ) from None
         sweep = True
+    # the sweep's own options mean nothing without it: giving one asks for the sweep
+    sweep = sweep or any(o is not None for o in (h_max, h_min, steps, var))
     hs: list[float] | None = None
     if sweep:
+        h_max = H_MAX if h_max is None else h_max
+        h_min = H_MIN if h_min is None else h_min
         _check_step(h_max, "--h-max")
         _check_step(h_min, "--h-min")
         if h_min >= h_max:
@@ -129,8 +172,10 @@ def compare_command(
                 f"--h-min ({h_min:g}) must be smaller than --h-max ({h_max:g})",
                 param_hint="--h-min",
             )
-        if steps is not None and steps < 2:
-            raise typer.BadParameter("the sweep needs at least 2 steps", param_hint="--steps")
+        if steps is not None and not 2 <= steps <= MAX_STEPS:
+            raise typer.BadParameter(
+                f"the sweep takes 2 to {MAX_STEPS} steps, got {steps}", param_hint="--steps"
+            )
         hs = numeric.sweep_steps(h_max, h_min, steps)
 
     problem = load_problem(expr, at)
@@ -140,6 +185,13 @@ def compare_command(
             f"--var {var}: the expression has no variable '{var}'",
             hint=f"choose one of: {', '.join(names) or 'none'}",
         )
+    if plot is not None:
+        if not names:
+            raise PointError(
+                "--plot: the expression has no variable, so there is no derivative to plot",
+                hint="give an expression with a variable, e.g. 'sin(x)' --at x=1",
+            )
+        _check_writable(plot)
     total = numeric.planned_evaluations(len(names), methods, len(hs or []))
 
     with _progress(total, total * problem.expression.size) as progress:
@@ -147,11 +199,14 @@ def compare_command(
             problem.expression, problem.point, h=h, methods=methods, sweep=hs, progress=progress
         )
     shown = var or (names[0] if names else None)
-    if plot is not None and shown is not None and report.sweep:
+    if plot is not None and shown is not None:
         from gradcli.render.compare import save_plot
 
-        save_plot(report, shown, plot)
-        report.notes.append(f"plot of the sweep for ∂f/∂{shown} written to {plot}")
+        try:
+            save_plot(report, shown, plot)
+        except OSError as exc:
+            raise _cannot_write(plot, exc) from None
+        sys.stderr.write(f"gradcli: wrote {plot} (the sweep for ∂f/∂{shown})\n")
     if as_json:
         data = report.to_json()
         if plot is not None:

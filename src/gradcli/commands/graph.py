@@ -18,9 +18,14 @@ from gradcli.cli import (
 from gradcli.errors import GradcliError
 from gradcli.examples import EXAMPLE_NOTE
 
-MAX_NODES_HELP = (
+GRAPH_MAX_NODES_HELP = (
     "Show at most N rows in the terminal (nodes, and references to nodes already shown); "
     "0 shows everything. --json and --dot are always complete."
+)
+
+EXPLAIN_MAX_NODES_HELP = (
+    "Show at most N rows of the backward pass (and N variables) in the terminal; "
+    "0 shows everything. --json is always complete."
 )
 
 GRAPH_EPILOG = (
@@ -40,8 +45,8 @@ EXPLAIN_EPILOG = (
 )
 
 
-def _max_nodes() -> int:
-    return typer.Option(60, "--max-nodes", min=0, metavar="N", help=MAX_NODES_HELP)
+def _max_nodes(help: str) -> int:
+    return typer.Option(60, "--max-nodes", min=0, metavar="N", help=help)
 
 
 @app.command("graph", epilog=GRAPH_EPILOG)
@@ -61,7 +66,7 @@ def graph_command(
     png: str | None = typer.Option(
         None, "--png", metavar="FILE", help="Render the graph to PNG (needs Graphviz's dot)."
     ),
-    max_nodes: int = _max_nodes(),
+    max_nodes: int = _max_nodes(GRAPH_MAX_NODES_HELP),
 ) -> None:
     """The computation graph after the forward and backward pass.
 
@@ -81,6 +86,12 @@ def graph_command(
             raise GradcliError(
                 f"{flag} needs a file name, not -", hint=f"e.g. {flag} graph.{flag[2:]}"
             )
+        ext, other = "." + flag[2:], "png" if flag == "--svg" else "svg"
+        if path is not None and not path.lower().endswith(ext):
+            hint = f"e.g. {flag} graph{ext}"
+            if path.lower().endswith("." + other):
+                hint = f"for a {other.upper()} file use --{other} {path}"
+            raise GradcliError(f"{flag} {path}: the file name must end in {ext}", hint=hint)
     problem = load_problem(expr, at)
     graph = graph_of(build(problem.expression, problem.point))
     if dot is not None or svg or png:
@@ -110,7 +121,7 @@ def explain_command(
     expr: str | None = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False),
     at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    max_nodes: int = _max_nodes(),
+    max_nodes: int = _max_nodes(EXPLAIN_MAX_NODES_HELP),
 ) -> None:
     """The backward pass step by step, in the order it runs (reverse topological order).
 

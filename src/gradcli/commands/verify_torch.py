@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 
 import typer
@@ -88,6 +89,11 @@ def verify_torch(
     Value graph: both numbers, their absolute and relative difference, and a verdict. With no
     expression, runs the built-in suite. Needs PyTorch (pip install 'gradcli[torch]').
     """
+    for option, value in (("--rtol", rtol), ("--atol", atol)):
+        if value is not None and not math.isfinite(value):
+            raise typer.BadParameter(
+                f"the tolerance must be a finite number, got {value}", param_hint=option
+            )
     from gradcli.torchcheck import verify
 
     if expr is None:

@@ -149,12 +149,25 @@ def render_graph(
             "per term"
         )
     if not view.complete:
-        parts.append(
-            f"[yellow]note:[/yellow] showing {len(view.rows):,} rows ({view.shown:,} of "
-            f"{len(graph.nodes):,} nodes); --max-nodes N shows more (0 for all), --json and "
-            "--dot give the complete graph"
-        )
+        parts.append(_left_out(graph, view))
     return Group(*parts)
+
+
+def _left_out(graph: Graph, view: TreeView) -> str:
+    """The note under a bounded tree: exactly what was left out (O(size of the graph))."""
+    rows, total = len(view.rows), len(tree_rows(graph, 0).rows)
+    nodes = len(graph.nodes)
+    if view.shown < nodes:
+        return (
+            f"[yellow]note:[/yellow] showing {rows:,} of {total:,} rows ({view.shown:,} of "
+            f"{_many(nodes, 'node')}); --max-nodes N shows more (0 for all), --json and --dot "
+            "give the complete graph"
+        )
+    return (
+        f"[yellow]note:[/yellow] showing {rows:,} of {total:,} rows: every node is shown; the "
+        f"{total - rows:,} rows left out only refer back to nodes shown above (--max-nodes 0 "
+        "shows them)"
+    )
 
 
 # ---- explain ------------------------------------------------------------------------------------

@@ -69,7 +69,10 @@ def render_softmax(
             if values is None:
                 cells.append(f"[dim]{absent}[/dim]")
             elif values[row] is None:
-                cells.append("[red]NaN[/red]" if name.startswith("exp") else "")
+                if name.startswith("exp"):
+                    cells.append("[red]NaN[/red]")
+                else:
+                    cells.append("[dim]n/a[/dim]" if name.startswith("central") else "")
             elif name == "logit":
                 cells.append(num(values[row], MAX_DIGITS))
             else:
@@ -80,6 +83,15 @@ def render_softmax(
         parts.append(
             f"[dim]showing {len(classes)} of {n:,} classes: the target and the most probable; "
             f"numbers to {digits} significant digits; --json gives every class and digit[/dim]"
+        )
+    missing = report.fd_missing
+    if missing:
+        which = ", ".join(str(i) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        big = max(abs(report.logits[i]) for i in missing)
+        parts.append(
+            f"[yellow]note:[/yellow] central difference n/a for {len(missing):,} "
+            f"class{'es' if len(missing) != 1 else ''} ({which}): a step around a logit of "
+            f"magnitude {big:.4g} overflows a float; the other columns are compared as usual"
         )
     if report.torch_status == "skipped":
         parts.append("[dim]PyTorch column skipped (--no-torch)[/dim]")
@@ -136,6 +148,8 @@ def _verdict(report: SoftmaxReport) -> str:
         f"{_LABEL[k]} {sci(v)} (tolerance {sci(TOLERANCE[k], 0)})"
         for k, v in report.deviation.items()
     )
+    if report.fd_missing and "finite_difference" not in report.deviation:
+        diffs += ", central difference n/a"
     if report.agree:
         return f"[green]agree:[/green] every column matches reverse mode; largest gaps: {diffs}"
     bad = ", ".join(_LABEL[k] for k, ok in report.within.items() if not ok)
