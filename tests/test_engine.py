@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from gradcli import Value
+from gradcli.torchcheck import micrograd_more_ops, micrograd_sanity_check
 
 
 def test_engine_micrograd_readme_example():
@@ -31,25 +32,10 @@ def test_engine_micrograd_readme_example():
     assert f"{b.grad:.4f}" == "645.5773"
 
 
-def _sanity(x):  # micrograd's test_sanity_check, generic over Value and torch tensors
-    z = 2 * x + 2 + x
-    q = z.relu() + z * x
-    h = (z * z).relu()
-    return h + q + q * x
-
-
-def _more_ops(a, b):  # micrograd's test_more_ops
-    c = a + b
-    d = a * b + b**3
-    c = c + c + 1
-    c = c + 1 + c + (-a)
-    d = d + d * 2 + (b + a).relu()
-    d = d + 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g = g + 10.0 / f
-    return g
+# micrograd's test programs, written once for Values and tensors alike (they are inputs here;
+# torch in float64 is the reference)
+_sanity = micrograd_sanity_check
+_more_ops = micrograd_more_ops
 
 
 def test_engine_micrograd_sanity_check_matches_torch():

@@ -72,6 +72,12 @@ EXPR_HELP = (
 AT_HELP = "Point: name=value, repeatable or comma-separated (--at a=2 --at b=3, or --at a=2,b=3)."
 JSON_HELP = "Print one JSON object to stdout instead of tables."
 
+# The parameters every expression command shares, declared once (typer reads them; the same
+# object may serve several commands).
+EXPR_ARG: Any = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False)
+AT_OPT: Any = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE")
+JSON_OPT: Any = typer.Option(False, "--json", help=JSON_HELP)
+
 
 @dataclass
 class Problem:

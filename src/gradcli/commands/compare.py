@@ -11,9 +11,9 @@ from pathlib import Path
 import typer
 
 from gradcli.cli import (
-    AT_HELP,
-    EXPR_HELP,
-    JSON_HELP,
+    AT_OPT,
+    EXPR_ARG,
+    JSON_OPT,
     app,
     emit_json,
     load_problem,
@@ -83,8 +83,8 @@ def _check_step(value: float, option: str) -> None:
 
 @app.command("compare", epilog=EPILOG)
 def compare_command(
-    expr: str | None = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False),
-    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
+    expr: str | None = EXPR_ARG,
+    at: list[str] | None = AT_OPT,
     h: float | None = typer.Option(
         None,
         "--h",
@@ -130,7 +130,7 @@ def compare_command(
         metavar="FILE",
         show_default=False,
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Finite-difference, symmetric, 5-point, Richardson and complex-step estimates beside the
     analytic gradient.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from gradcli.cli import (
-    AT_HELP,
-    EXPR_HELP,
-    JSON_HELP,
+    AT_OPT,
+    EXPR_ARG,
+    JSON_OPT,
     app,
     emit_json,
     load_problem,
@@ -27,9 +27,9 @@ EPILOG = (
 
 @app.command(epilog=EPILOG)
 def grad(
-    expr: str | None = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False),
-    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    expr: str | None = EXPR_ARG,
+    at: list[str] | None = AT_OPT,
+    as_json: bool = JSON_OPT,
     symbolic: bool | None = typer.Option(
         None,
         "--symbolic/--no-symbolic",

@@ -7,9 +7,9 @@ import sys
 import typer
 
 from gradcli.cli import (
-    AT_HELP,
-    EXPR_HELP,
-    JSON_HELP,
+    AT_OPT,
+    EXPR_ARG,
+    JSON_OPT,
     app,
     emit_json,
     load_problem,
@@ -51,9 +51,9 @@ def _max_nodes(help: str) -> int:
 
 @app.command("graph", epilog=GRAPH_EPILOG)
 def graph_command(
-    expr: str | None = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False),
-    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    expr: str | None = EXPR_ARG,
+    at: list[str] | None = AT_OPT,
+    as_json: bool = JSON_OPT,
     dot: str | None = typer.Option(
         None,
         "--dot",
@@ -118,9 +118,9 @@ def graph_command(
 
 @app.command("explain", epilog=EXPLAIN_EPILOG)
 def explain_command(
-    expr: str | None = typer.Argument(None, help=EXPR_HELP, metavar="EXPR", show_default=False),
-    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    expr: str | None = EXPR_ARG,
+    at: list[str] | None = AT_OPT,
+    as_json: bool = JSON_OPT,
     max_nodes: int = _max_nodes(EXPLAIN_MAX_NODES_HELP),
 ) -> None:
     """The backward pass step by step, in the order it runs (reverse topological order).

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import typer
-
-from gradcli.cli import JSON_HELP, app, emit_json, make_console
+from gradcli.cli import JSON_OPT, app, emit_json, make_console
 from gradcli.ops import OPS
 
 
 @app.command("ops", epilog="Example:\n\n  gradcli ops\n\n  gradcli ops --json")
-def ops_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+def ops_command(as_json: bool = JSON_OPT) -> None:
     """List every operation gradcli knows: derivative rule, domain and notes.
 
     This is the one table the parser, the engine, the numeric estimates and the PyTorch

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from gradcli.cli import JSON_HELP, app, emit_json, make_console
+from gradcli.cli import JSON_OPT, app, emit_json, make_console
 from gradcli.errors import ExitStatus, PointError
 from gradcli.nn import EXAMPLE_LOGITS, EXAMPLE_TARGET, softmax_report
 
@@ -58,7 +58,7 @@ def softmax_command(
         "--torch/--no-torch",
         help="Compare with torch.nn.functional.cross_entropy in float64 (when torch is installed).",
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Softmax cross-entropy: the loss and its gradient, p - onehot(target), checked four ways.
 

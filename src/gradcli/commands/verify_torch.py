@@ -8,9 +8,9 @@ from enum import Enum
 import typer
 
 from gradcli.cli import (
-    AT_HELP,
+    AT_OPT,
     EXPR_HELP,
-    JSON_HELP,
+    JSON_OPT,
     app,
     emit_json,
     load_problem,
@@ -54,7 +54,7 @@ def verify_torch(
         metavar="EXPR",
         show_default=False,
     ),
-    at: list[str] | None = typer.Option(None, "--at", help=AT_HELP, metavar="NAME=VALUE"),
+    at: list[str] | None = AT_OPT,
     rtol: float | None = typer.Option(
         None,
         "--rtol",
@@ -80,7 +80,7 @@ def verify_torch(
         "--gradcheck",
         help="Also run torch.autograd.gradcheck (float64, finite differences) on each case.",
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = JSON_OPT,
 ) -> int:
     """Cross-check gradcli's value and gradient against PyTorch autograd.
 
