@@ -15,7 +15,23 @@ from gradcli.parse import parse
 
 VARS = ["x", "y", "z"]
 # smooth everywhere, or guarded below by the domain errors the evaluator raises
-UNARY = ["sin", "cos", "tanh", "sigmoid", "atan", "exp", "log", "sqrt", "sinh", "cosh"]
+UNARY = [
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "atan",
+    "asin",
+    "acos",
+    "exp",
+    "log",
+    "sqrt",
+    "sinh",
+    "cosh",
+    "abs",
+    "relu",
+]
 
 
 @st.composite
@@ -24,9 +40,14 @@ def expressions(draw, depth=0):
         if draw(st.booleans()):
             return draw(st.sampled_from(VARS))
         return repr(draw(st.sampled_from([0.5, 1.0, 2.0, 3.0, 1.5])))
-    kind = draw(st.sampled_from(["bin", "bin", "un", "pow"]))
+    kind = draw(st.sampled_from(["bin", "bin", "un", "pow", "powv", "lse"]))
     if kind == "un":
         return f"{draw(st.sampled_from(UNARY))}({draw(expressions(depth + 1))})"
+    if kind == "powv":  # a variable exponent: the base must be positive, exp() keeps it so
+        return f"exp({draw(expressions(depth + 1))})**({draw(expressions(depth + 1))})"
+    if kind == "lse":
+        n = draw(st.integers(1, 3))
+        return f"logsumexp({', '.join(draw(expressions(depth + 1)) for _ in range(n))})"
     if kind == "pow":
         return f"({draw(expressions(depth + 1))})**{draw(st.sampled_from(['2', '3', '0.5', '-1']))}"
     op = draw(st.sampled_from(["+", "-", "*", "/"]))
@@ -34,11 +55,15 @@ def expressions(draw, depth=0):
 
 
 points = st.fixed_dictionaries(
-    {v: st.floats(0.2, 2.5, allow_nan=False, allow_infinity=False) for v in VARS}
+    {v: st.floats(-2.5, 2.5, allow_nan=False, allow_infinity=False) for v in VARS}
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(expressions(), points)
 def test_properties_reverse_mode_matches_sympy(text, point):
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, PointError
-from gradcli.expr import Node, strip_brackets, walk
+from gradcli.expr import Node, clip, strip_brackets, walk
 from gradcli.parse import Expression
 
 
@@ -69,8 +69,7 @@ def _names(names: Sequence[str], limit: int = 6) -> str:
 
 
 def snippet(expression: Expression, node: Node, limit: int = 60) -> str:
-    text = expression.text_of(node)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip(expression.text_of(node), limit, "...")
 
 
 def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:

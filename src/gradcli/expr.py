@@ -143,3 +143,8 @@ def strip_brackets(text: str) -> str:
                 return text
         text = text[1:-1].strip()
     return text
+
+
+def clip(text: str, limit: int, mark: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``mark`` when it was cut."""
+    return text if len(text) <= limit else text[: limit - len(mark)] + mark

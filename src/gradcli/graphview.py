@@ -19,7 +19,7 @@ from typing import Any
 
 from gradcli.errors import GradcliError, MissingDependencyError
 from gradcli.evaluate import Evaluation
-from gradcli.expr import Node, strip_brackets
+from gradcli.expr import Node, clip, strip_brackets
 from gradcli.ops import OPS, Op
 
 #: longest subexpression text kept per node (longer ones end in "...")
@@ -105,10 +105,6 @@ def op_label(op: Op, tree: Node | None) -> str:
     return op.name
 
 
-def _clip(text: str, limit: int = TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _text(ev: Evaluation, tree: Node | None, fallback: str) -> str:
     if tree is None:
         return fallback
@@ -117,7 +113,7 @@ def _text(ev: Evaluation, tree: Node | None, fallback: str) -> str:
     text = " ".join(source[tree.start : end].split())
     if end < tree.end:
         text += "..."
-    return _clip(strip_brackets(text)) or fallback
+    return clip(strip_brackets(text), TEXT_LIMIT, "...") or fallback
 
 
 def graph_of(ev: Evaluation) -> Graph:
@@ -361,7 +357,7 @@ def to_dot(graph: Graph) -> str:
         "digraph gradcli {",
         "  graph [rankdir=LR];",
         '  node [shape=record, fontname="monospace"];',
-        f"  // {_clip(graph.expression, 200).replace(chr(10), ' ')}",
+        f"  // {clip(graph.expression, 200, '...').replace(chr(10), ' ')}",
     ]
     for n in graph.nodes:
         head = f"{n.id}: {n.text}" if n.kind == "op" else f"{n.id}: {n.label}"

@@ -29,7 +29,7 @@ from functools import cached_property
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, ParseError
-from gradcli.expr import Node, iter_nodes, strip_brackets, variables, walk
+from gradcli.expr import Node, clip, iter_nodes, strip_brackets, variables, walk
 from gradcli.ops import CONSTANTS, FUNCTIONS
 
 #: longest expression accepted (characters); the spec asks for at least 400,000
@@ -508,8 +508,7 @@ class _Parser:
 
 
 def _snippet(text: str, node: Node, limit: int = 40) -> str:
-    s = text[node.start : node.end].strip()
-    return s if len(s) <= limit else s[: limit - 3] + "..."
+    return clip(text[node.start : node.end].strip(), limit, "...")
 
 
 def _number(tok: Token, text: str) -> float:

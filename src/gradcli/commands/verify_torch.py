@@ -17,11 +17,10 @@ from gradcli.cli import (
     make_console,
 )
 from gradcli.errors import ExitStatus, PointError
+from gradcli.torchcheck import DEFAULT_TOLERANCES  # no torch at import time: that is lazy
 
-# The defaults live in gradcli.torchcheck.DEFAULT_TOLERANCES; they are repeated here so that
-# registering the command does not import the checker (start-up time). A test keeps them equal.
-_F64 = (1e-10, 1e-12)
-_F32 = (1e-5, 1e-6)
+_F64 = DEFAULT_TOLERANCES["float64"]
+_F32 = DEFAULT_TOLERANCES["float32"]
 
 EPILOG = (
     "Examples:\n\n"

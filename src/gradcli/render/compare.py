@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 
+from gradcli.expr import clip
 from gradcli.numeric import METHODS, CompareReport, MethodResult
 from gradcli.render import header, num, point_text, sci, table
 
@@ -45,7 +46,7 @@ def _digits(d: int | None) -> str:
 
 def render_compare(report: CompareReport, note: str | None = None) -> Any:
     """The estimates of every method, per variable, beside the two references."""
-    rows = [("expression", escape(_clip(report.expression.display, 2000)))]
+    rows = [("expression", escape(clip(report.expression.display, 2000)))]
     if note:
         rows.append(("", f"[dim]({escape(note)})[/dim]"))
     rows += [
@@ -313,10 +314,6 @@ def save_plot(report: CompareReport, name: str, path: Path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["MethodResult", "ascii_plot", "render_compare", "render_sweep", "save_plot"]

@@ -7,12 +7,13 @@ from typing import Any
 from rich.console import Group
 from rich.markup import escape
 
+from gradcli.expr import clip
 from gradcli.gradient import GradReport
 from gradcli.render import header, num, point_text, table
 
 
 def render_grad(report: GradReport, note: str | None = None, width_limit: int = 60) -> Any:
-    rows = [("expression", escape(_clip(report.expression.display, 2000)))]
+    rows = [("expression", escape(clip(report.expression.display, 2000)))]
     if note:
         rows.append(("", f"[dim]({escape(note)})[/dim]"))
     rows += [
@@ -35,7 +36,7 @@ def render_grad(report: GradReport, note: str | None = None, width_limit: int = 
                 escape(name),
                 num(report.point[name]),
                 num(g),
-                escape(_clip(sym, width_limit)) if sym is not None else "[dim]skipped[/dim]",
+                escape(clip(sym, width_limit)) if sym is not None else "[dim]skipped[/dim]",
                 num(report.symbolic_value.get(name)),
             )
         parts.append(t)
@@ -44,7 +45,3 @@ def render_grad(report: GradReport, note: str | None = None, width_limit: int = 
     for n in report.notes:
         parts.append(f"[yellow]note:[/yellow] {escape(n)}")
     return Group(*parts)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

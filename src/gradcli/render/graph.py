@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Group
 from rich.markup import escape
 
+from gradcli.expr import clip
 from gradcli.graphview import Explanation, Graph, GraphNode
 from gradcli.render import header, num, point_text, table
 
@@ -23,16 +24,12 @@ def fmt(x: float) -> str:
     return f"{x:.{DIGITS}g}"
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _many(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _head(graph: Graph, note: str | None) -> list[tuple[str, str]]:
-    rows = [("expression", escape(_clip(graph.expression, 300)))]
+    rows = [("expression", escape(clip(graph.expression, 300)))]
     if note:
         rows.append(("", f"[dim]({escape(note)})[/dim]"))
     c = graph.counts()
@@ -123,15 +120,14 @@ def render_graph(
         kind = n.op or ("variable" if n.kind == "var" else "constant")
         if row.mark == "ref":
             t.add_row(
-                f"{escape(row.prefix)}{n.id} {escape(_clip(n.label, 20))}  "
-                "[dim]↑ shown above[/dim]",
+                f"{escape(row.prefix)}{n.id} {escape(clip(n.label, 20))}  [dim]↑ shown above[/dim]",
                 "",
                 "",
                 "",
             )
             continue
         # the deeper the row, the shorter its text: the node column keeps one width
-        text = escape(_clip(n.text, max(12, text_width - len(row.prefix))))
+        text = escape(clip(n.text, max(12, text_width - len(row.prefix))))
         if row.mark == "cut":
             text += "  [dim]↓ inputs continued below[/dim]"
         elif row.mark == "cont":
@@ -212,7 +208,7 @@ def render_explain(ex: Explanation, note: str | None = None, max_rows: int = MAX
             t.add_row(
                 step.node if first else "",
                 fmt(step.upstream) if first else "",
-                f"{inp.node} {escape(_clip(child.text, 10))}",
+                f"{inp.node} {escape(clip(child.text, 10))}",
                 escape(derivative),
                 fmt(inp.contribution),
                 escape(acc) if child.kind != "var" else f"[bold]{escape(acc)}[/bold]",

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Group
 from rich.markup import escape
 
+from gradcli.expr import clip
 from gradcli.render import header, num, point_text, sci, table
 from gradcli.torchcheck import Case, Quantity, VerifyReport
 
@@ -27,7 +28,7 @@ def render_verify(report: VerifyReport) -> Any:
         )
     else:
         case = report.cases[0]
-        rows.append(("expression", escape(_clip(case.expression, 2000))))
+        rows.append(("expression", escape(clip(case.expression, 2000))))
         rows.append(("point", escape(point_text(case.point)) or "(no variables)"))
     rows += [
         ("torch", f"{report.dtype} on {report.device}, autograd"),
@@ -130,7 +131,3 @@ def _gradcheck_text(case: Case, long: bool = False) -> str:
         short = "skipped (kink)" if case.kink else "skipped"
         return f"[dim]{escape(case.gradcheck_note if long else short)}[/dim]"
     return "—"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
