@@ -284,3 +284,15 @@ def test_cli_compare_help_shows_brackets_and_sweep_options(cli):
     out = " ".join(r.stdout.split())
     assert "needs gradcli[plot]" in out
     assert "2 to 200" in out and out.count("Implies --sweep") == 5
+
+
+def test_cli_compare_no_best_method_when_every_method_misses(cli):
+    # At x = 1e-300 every finite-difference step is huge relative to x (and complex step's
+    # Im part underflows): d(x^2)/dx = 2e-300 is missed by all of them, so none is "best".
+    r = cli("compare", "x**2", "--at", "x=1e-300", "--json")
+    assert r.code == 0, r.stderr
+    data = r.json()
+    assert data["reference"]["x"] == 2e-300
+    assert data["best"] is None
+    r = cli("compare", "x**2", "--at", "x=3", "--json")
+    assert r.json()["best"] is not None
