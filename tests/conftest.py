@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from gradcli.cli import main
+
+# In CI, property tests draw the same examples every run: a red CI then means a change broke
+# something, not that a new random example turned up. Locally they explore afresh each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @dataclass

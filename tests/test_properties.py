@@ -55,7 +55,9 @@ def expressions(draw, depth=0):
 
 
 points = st.fixed_dictionaries(
-    {v: st.floats(-2.5, 2.5, allow_nan=False, allow_infinity=False) for v in VARS}
+    # away from 0: near it, exp(y)**(0.5/y) (= e**0.5) is ill-conditioned in floats, and the
+    # test is about derivative rules, not about cancellation
+    {v: st.floats(0.1, 2.5) | st.floats(-2.5, -0.1) for v in VARS}
 )
 
 

@@ -44,3 +44,11 @@ def test_reference_large_expressions_are_flagged():
     big = parse("+".join(f"sin({k}*x)" for k in range(1, 1500)))
     assert reference.too_large(big)
     assert not reference.too_large(parse("x**2"))
+
+
+@pytest.mark.parametrize("x", [-1.0, -0.25, 0.5])
+def test_reference_nested_piecewise_conditions(x):
+    # relu(0.5 + relu(x)) differentiates to a Piecewise whose condition is an ITE (found by the
+    # property tests); hand-checked: the derivative is 1 for x > 0 and 0 otherwise.
+    e = parse("0.5 + relu(0.5 + relu(x))")
+    assert float(reference.exact_gradient(e, {"x": x})["x"]) == (1.0 if x > 0 else 0.0)

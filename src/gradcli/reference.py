@@ -230,7 +230,15 @@ def _build_cond(cond: Any, build: Callable[[Any], MpFn]) -> Callable[[Sequence[A
             "!=": lambda a, b: a != b,
         }[cond.rel_op]
         return lambda v: bool(compare(lhs(v), rhs(v)))
-    raise TypeError(f"cannot evaluate the condition {cond}")  # pragma: no cover
+    if isinstance(cond, sp.Not):
+        inner = _build_cond(cond.args[0], build)
+        return lambda v: not inner(v)
+    if isinstance(cond, sp.ITE):  # nested Piecewise conditions: if a then b else c
+        a, b, c = (_build_cond(x, build) for x in cond.args)
+        return lambda v: b(v) if a(v) else c(v)
+    # anything else: let sympy decide at the point
+    symbols = {s: build(s) for s in cond.free_symbols}
+    return lambda v: bool(cond.subs({s: f(v) for s, f in symbols.items()}))
 
 
 def exact_gradient(
