@@ -94,3 +94,29 @@ def test_evaluate_point_errors(point, message):
 def test_evaluate_relu_abs_kinks_follow_pytorch_convention():
     ev = build(parse("relu(x) + abs(y)"), {"x": 0, "y": 0})
     assert ev.gradient == {"x": 0.0, "y": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "grad"),
+    [
+        ("x*acos(-1)", 2 * math.pi, math.pi),  # acos'(-1) is infinite, but acos(-1) is a constant
+        ("x*asin(1)", math.pi, math.pi / 2),
+        ("x + sqrt(0)", 2.0, 1.0),
+        ("x*(2*3)", 12.0, 6.0),
+    ],
+)
+def test_evaluate_constant_subexpressions_are_leaves(text, value, grad):
+    ev = build(parse(text), {"x": 2.0})
+    assert ev.value == pytest.approx(value, rel=1e-15)
+    assert ev.gradient["x"] == pytest.approx(grad, rel=1e-15)
+
+
+def test_evaluate_error_names_a_repeated_argument_once():
+    with pytest.raises(DomainError) as info:
+        build(parse("x*x"), {"x": 1e200})
+    assert info.value.one_line().count("x = 1e+200") == 1
+
+
+def test_evaluate_constant_given_as_a_point_is_refused():
+    with pytest.raises(PointError, match="'pi' is a constant"):
+        build(parse("pi*x"), {"x": 1.0, "pi": 3.0})

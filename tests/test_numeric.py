@@ -304,3 +304,13 @@ def test_numeric_no_heavy_imports_at_import_time():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_numeric_formulas_do_not_overflow_where_f_is_finite():
+    # f = 1e308*x: every f value is finite, so is f' = 1e308; 8*f(x+h) would not be.
+    from gradcli import numeric
+    from gradcli.parse import parse
+
+    report = numeric.compare(parse("1e308*x"), {"x": 1.0})
+    for name, m in report.methods.items():
+        assert m.estimate["x"] == pytest.approx(1e308, rel=1e-6), name

@@ -164,6 +164,7 @@ def test_parse_constant_subexpression_becomes_pow_param():
         ("sinn(x)", "unknown function 'sinn'; did you mean 'sin'"),
         ("ln(x)", "did you mean 'log'"),
         ("foo(x)", "unknown function 'foo'"),
+        ("max(x, 1)", "write max(a, b) as b + relu(a - b)"),
         ("sin(x, y)", "sin() takes 1 argument, got 2"),
         ("logsumexp()", "needs an argument"),
         ("sin", "'sin' is a function"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, PointError
 from gradcli.expr import Node, clip, strip_brackets, walk
+from gradcli.ops import CONSTANTS
 from gradcli.parse import Expression
 
 
@@ -42,6 +43,13 @@ def check_point(expression: Expression, point: Mapping[str, float]) -> dict[str,
     names = expression.variables
     missing = [n for n in names if n not in point]
     extra = [n for n in point if n not in names]
+    constants = [n for n in extra if n in CONSTANTS]
+    if constants:
+        raise PointError(
+            f"'{constants[0]}' is a constant ({CONSTANTS[constants[0]]!r}) in expressions, not a "
+            "variable, so --at cannot set it",
+            hint="rename the variable, e.g. p or e0",
+        )
     if extra:
         known = ", ".join(names[:6]) or "none"
         if len(names) > 6:
@@ -81,8 +89,11 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
     def visit(node: Node, args: list[Value]) -> Value:
         if node.kind == "var":
             v = leaves[node.name]
-        elif node.kind in ("num", "const"):
-            v = Value(node.const if node.const is not None else 0.0)
+        elif node.const is not None:
+            # a number, pi, or a subexpression without variables (acos(-1), 2*3): one constant
+            # leaf. Its parts have no gradient to give, and acos'(-1) being infinite must not
+            # make x*acos(-1) fail.
+            v = Value(node.const)
         else:
             try:
                 v = apply(node.op, tuple(args), node.params)
@@ -102,14 +113,15 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
                 raise DomainError(
                     f"{snippet(expression, node)} overflows to {v.data} at this point"
                     + _argument_values(expression, node, args),
-                    hint="try a point with smaller values",
+                    hint="pick another point",
                 )
             for local in v._local:
                 if not math.isfinite(local):
                     raise DomainError(
-                        f"the derivative of {snippet(expression, node)} is infinite at this point"
+                        f"the derivative of {snippet(expression, node)} is infinite (or too "
+                        "large for a float) at this point"
                         + _argument_values(expression, node, args),
-                        hint=f"{node.op.name} is not differentiable there; pick another point",
+                        hint="pick another point",
                     )
         nodes.setdefault(id(v), node)
         return v
@@ -120,7 +132,7 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
         if not math.isfinite(leaf.grad):
             raise DomainError(
                 f"the derivative with respect to {name} overflows ({leaf.grad}) at this point",
-                hint="try a point with smaller values",
+                hint="pick another point",
                 overflow=True,
             )
     for v in output.topo():  # inner nodes too: graph and explain show every node's gradient
@@ -128,16 +140,18 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
             raise DomainError(
                 f"the gradient at {snippet(expression, nodes[id(v)])} overflows ({v.grad}) "
                 "at this point",
-                hint="try a point with smaller values",
+                hint="pick another point",
                 overflow=True,
             )
     return Evaluation(expression, point, output, leaves, nodes)
 
 
 def _argument_values(expression: Expression, node: Node, args: list[Value]) -> str:
-    shown = [
-        f"{strip_brackets(snippet(expression, a, 30))} = {v.data:.6g}"
-        for a, v in zip(node.args, args, strict=False)
-        if a.kind != "num"
-    ]
+    shown = list(
+        dict.fromkeys(  # x*x names x once
+            f"{strip_brackets(snippet(expression, a, 30))} = {v.data:.6g}"
+            for a, v in zip(node.args, args, strict=False)
+            if a.kind != "num"
+        )
+    )
     return f" (here {', '.join(shown)})" if shown else ""

@@ -131,7 +131,9 @@ def graph_of(ev: Evaluation) -> Graph:
                 kind, label = "var", names[key]
             else:
                 kind = "const"
-                label = tree.name if tree is not None and tree.kind != "op" else f"{v.data:g}"
+                # a number or pi as written; a constant subexpression (2*3) by its text
+                label = tree.name if tree is not None and tree.kind != "op" else ""
+                label = label or _text(ev, tree, f"{v.data:g}")
             op_name = ""
             text = label
         else:

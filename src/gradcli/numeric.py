@@ -285,21 +285,23 @@ def estimate(
     vals = evaluate_perturbed(f, base, var, delta, progress).reshape(len(offsets), n)
     bad = ~np.isfinite(vals)
     h = steps
+    # The textbook formulas, arranged so that no intermediate exceeds the values themselves:
+    # 8*f(x+h) or 4*D(h/2) can overflow where f and the derivative are finite (f = 1e308*x).
     with np.errstate(all="ignore"):
         if method == "forward":
             est = (vals[0] - f0) / h
         elif method == "backward":
             est = (f0 - vals[0]) / h
         elif method == "central":
-            est = (vals[0] - vals[1]) / (2 * h)
+            est = (0.5 * vals[0] - 0.5 * vals[1]) / h
         elif method == "five_point":
-            p2, p1, m1, m2 = vals
-            est = (m2 - 8 * m1 + 8 * p1 - p2) / (12 * h)
+            p2, p1, m1, m2 = vals  # (f(x-2h) - 8 f(x-h) + 8 f(x+h) - f(x+2h)) / 12h
+            est = ((m2 / 12 - p2 / 12) + (p1 / 1.5 - m1 / 1.5)) / h
         elif method == "richardson":
             p1, m1, ph, mh = vals
-            d1 = (p1 - m1) / (2 * h)
+            d1 = (0.5 * p1 - 0.5 * m1) / h
             d2 = (ph - mh) / h  # central difference with step h/2
-            est = (4 * d2 - d1) / 3
+            est = d2 + (d2 - d1) / 3  # (4 D(h/2) - D(h)) / 3
         else:  # complex_step
             est = vals[0].imag / h
     est = np.asarray(est, dtype=float)

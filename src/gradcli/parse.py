@@ -416,7 +416,12 @@ class _Parser:
             None,
         )
         hint = f"did you mean '{guess}'?" if guess else None
-        if guess is None:
+        if name in ("max", "min"):
+            hint = (
+                "max and min are not supported (no agreed derivative where the arguments tie); "
+                "write max(a, b) as b + relu(a - b)"
+            )
+        elif guess is None:
             hint = f"for a product write {name}*(...); known functions: {', '.join(FUNCTIONS)}"
         return ParseError(f"unknown function '{name}'", text=self.text, pos=tok.pos, hint=hint)
 

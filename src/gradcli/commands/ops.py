@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradcli.cli import JSON_OPT, app, emit_json, make_console
-from gradcli.ops import OPS
+from gradcli.ops import CONSTANTS, OPS
 
 
 @app.command("ops", epilog="Example:\n\n  gradcli ops\n\n  gradcli ops --json")
@@ -26,7 +26,8 @@ def ops_command(as_json: bool = JSON_OPT) -> None:
                         "analytic": op.analytic,
                     }
                     for op in OPS.values()
-                ]
+                ],
+                "constants": dict(CONSTANTS),
             }
         )
         return
@@ -43,7 +44,9 @@ def ops_command(as_json: bool = JSON_OPT) -> None:
             escape(op.domain),
             escape(op.notes),
         )
-    make_console().print(t)
+    consts = ", ".join(f"{name} = {value!r}" for name, value in CONSTANTS.items())
+    note = "Constants: " + consts + ". Any other name in an expression is a variable."
+    make_console().print(t, note)
 
 
 def _syntax(name: str) -> str:

@@ -58,7 +58,7 @@ def table(*columns: str, title: str | None = None, **kwargs: Any) -> Any:
             width = min(TEXT_MIN_WIDTH, len(c) - 1)
             t.add_column(c[1:], justify="left", overflow="fold", min_width=width)
         else:
-            t.add_column(c, justify="right", no_wrap=True, min_width=min(len(c), 12))
+            t.add_column(c, justify="right", no_wrap=True, min_width=len(c))  # headers too
     return t
 
 
