@@ -295,3 +295,22 @@ def test_cli_softmax_every_central_difference_na_still_agrees(cli):
     data = cli("softmax", "--target", "1", "--json", "--", repr(-MAX), repr(MAX)).json()
     assert data["finite_difference"] == [None, None]
     assert close(data["gradient"], [0.0, 0.0], 0.0)  # p = (0, 1), target 1: p - onehot = 0
+
+
+def test_cli_softmax_without_torch_names_the_extra(cli, monkeypatch):
+    # The install hint is printed through rich: '[torch]' must survive as text, not vanish as
+    # a style tag.
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("no torch here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    monkeypatch.delitem(__import__("sys").modules, "torch", raising=False)
+    r = cli("softmax", "0", "3", "-2", "1", "--target", "3")
+    assert r.code == 0, r.stderr
+    assert "pip install 'gradcli[torch]'" in " ".join(r.stdout.split())

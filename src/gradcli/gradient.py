@@ -59,7 +59,7 @@ def grad_report(
     if want and names:
         sym = reference.symbolic(expression, simplify=simplify)
         texts = dict(sym.derivative_text())
-        if sym.numeric_derivatives is not sym.derivatives:
+        if any(node.kind == "const" for node in expression.nodes):
             notes.append(
                 "pi and e are exact in the symbolic column; every number (reverse mode, the "
                 "symbolic value) uses them as doubles, as any float computation does"

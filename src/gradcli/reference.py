@@ -45,9 +45,9 @@ def to_sympy(expression: Expression, exact_constants: bool = True) -> tuple[Any,
     """The sympy expression of the tree, with one real symbol per variable.
 
     With ``exact_constants`` pi and e are sympy's exact constants (for showing derivatives);
-    without, they are the doubles every float computation uses, so that a reference value is the
-    derivative of the function actually computed (sympy would make sin(pi) exactly 0, where the
-    float computation gets 1.2e-16).
+    without, they and every subexpression without variables are the doubles the engine uses, so
+    that a reference value is the derivative of the function actually computed (sympy would make
+    sin(pi) exactly 0, where the float computation gets 1.2e-16).
     """
     import sympy as sp
 
@@ -59,6 +59,11 @@ def to_sympy(expression: Expression, exact_constants: bool = True) -> tuple[Any,
             return symbols[node.name]
         if node.kind == "const":
             return constants[node.name] if exact_constants else sp.Float(node.const)
+        if node.kind == "op" and node.const is not None and not exact_constants:
+            # a constant subexpression as the double the engine computed (it is one leaf of
+            # the Value graph): sin(exp(1.5)**403.4) is ill-conditioned, and its exact value
+            # is not what any float computation uses
+            return sp.Float(node.const)
         if node.kind == "num":
             return _sympy_number(sp, node.name, node.const)
         params = [_sympy_number(sp, "", p) for p in node.params]
@@ -87,7 +92,7 @@ def symbolic(expression: Expression, simplify: bool = False) -> Symbolic:
             d = sp.simplify(d)
         result.derivatives[name] = d
     result.numeric_derivatives = result.derivatives
-    if any(node.kind == "const" for node in expression.nodes):
+    if any(n.kind == "const" or (n.kind == "op" and n.const is not None) for n in expression.nodes):
         numeric, _ = to_sympy(expression, exact_constants=False)
         numeric = numeric.xreplace({sp.Symbol(n, real=True): s for n, s in symbols.items()})
         result.numeric_derivatives = {n: sp.diff(numeric, s) for n, s in symbols.items()}

@@ -98,7 +98,8 @@ def render_softmax(
     elif report.torch_status == "missing":
         parts.append(
             "[dim]PyTorch column missing: torch is not installed "
-            "(pip install torch to compare with torch.nn.functional.cross_entropy)[/dim]"
+            + escape("(pip install 'gradcli[torch]' to compare with its cross_entropy)")
+            + "[/dim]"
         )
     if naive is not None:
         if naive.problem:
