@@ -80,6 +80,9 @@ def test_properties_reverse_mode_matches_sympy(text, point):
     except DomainError:
         assume(False)
         return
+    # keep intermediate values moderate: sin(1e8) or exp(y)**(1/y) near 0 are ill-conditioned
+    # in floats, and this test is about derivative rules, not conditioning
+    assume(_scale(ev) < 1e3)
     exact = reference.exact_gradient(e, at)
     for name, g in ev.gradient.items():
         ref = exact[name]
