@@ -314,3 +314,15 @@ def test_numeric_formulas_do_not_overflow_where_f_is_finite():
     report = numeric.compare(parse("1e308*x"), {"x": 1.0})
     for name, m in report.methods.items():
         assert m.estimate["x"] == pytest.approx(1e308, rel=1e-6), name
+
+
+def test_numeric_mp_gradient_matches_sympy_reference_with_constants():
+    # pi and constant subexpressions are the engine's doubles in both references
+    from gradcli import numeric, reference
+    from gradcli.parse import parse
+
+    e = parse("sin(pi*x) + x*acos(-1) + x*sin(exp(1.5)**(exp(2.0)**3))")
+    point = {"x": 0.7}
+    fast = numeric.mp_gradient(e, point)["x"]
+    exact = reference.exact_gradient(e, point)["x"]
+    assert abs(fast - exact) <= mpmath.mpf(10) ** -40 * abs(exact)

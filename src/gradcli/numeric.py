@@ -387,26 +387,25 @@ def mp_gradient(expression: Expression, point: dict[str, float], dps: int = refe
             key = id(node)
             if node.kind == "var":
                 value[key] = mp.mpf(point[node.name])
-            elif node.kind == "const":
-                value[key] = {"pi": mp.pi, "e": mp.e}[node.name] * 1
-            elif node.kind == "num":
-                value[key] = mp.mpf(node.const or 0.0)
+            elif node.const is not None:
+                # numbers, pi, e and subexpressions without variables: the doubles the engine
+                # uses (one leaf of its Value graph), as in reference.to_sympy
+                value[key] = mp.mpf(node.const)
             else:
                 args = [value[id(a)] for a in node.args]
                 params = [mp.mpf(p) for p in node.params]
                 value[key] = node.op.mpmath(mp, *args, *params)
-                if node.const is None:
-                    fns = _local_derivative(node.name, len(args), tuple(node.params))
-                    if node.op.arity < 0 and not callable(fns[0]):
-                        # None stands for a local derivative of exactly 1 (add): no multiply
-                        local[key] = [None if fns[0] == 1 else fns[0]] * len(args)
-                    elif node.op.arity < 0:
-                        local[key] = [
-                            fns[0](*args[i : i + 1], *args[:i], *args[i + 1 :])
-                            for i in range(len(args))
-                        ]
-                    else:
-                        local[key] = [fn(*args) if callable(fn) else fn for fn in fns]
+                fns = _local_derivative(node.name, len(args), tuple(node.params))
+                if node.op.arity < 0 and not callable(fns[0]):
+                    # None stands for a local derivative of exactly 1 (add): no multiply
+                    local[key] = [None if fns[0] == 1 else fns[0]] * len(args)
+                elif node.op.arity < 0:
+                    local[key] = [
+                        fns[0](*args[i : i + 1], *args[:i], *args[i + 1 :])
+                        for i in range(len(args))
+                    ]
+                else:
+                    local[key] = [fn(*args) if callable(fn) else fn for fn in fns]
         adjoint: dict[int, Any] = {id(expression.root): mp.mpf(1)}
         grad = {name: mp.mpf(0) for name in expression.variables}
         for node in reversed(order):
