@@ -70,10 +70,6 @@ def iter_nodes(root: Node) -> Iterator[Node]:
     return iter(out)
 
 
-def count_nodes(root: Node) -> int:
-    return sum(1 for _ in iter_nodes(root))
-
-
 def variables(root: Node) -> list[str]:
     """Variable names in order of first appearance (left to right)."""
     seen: dict[str, None] = {}

@@ -554,11 +554,4 @@ def parse(text: str) -> Expression:
     return Expression(text=text, root=root, variables=variables(root))
 
 
-def constant_value(root: Node) -> float:
-    """Value of a variable-free tree (already folded by the parser)."""
-    if root.const is None:
-        raise DomainError("expression depends on variables")
-    return root.const
-
-
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "Expression", "parse", "tokenize", "walk"]

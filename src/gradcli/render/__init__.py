@@ -110,3 +110,24 @@ def header(rows: list[tuple[str, str]]) -> Any:
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def problem_rows(
+    expression: str,
+    point: Mapping[str, float],
+    value: float,
+    note: str | None = None,
+    limit: int = 2000,
+) -> list[tuple[str, str]]:
+    """The rows every expression command starts with: expression (and the example note),
+    point, value. Callers append their own rows and pass the list to :func:`header`."""
+    from rich.markup import escape
+
+    from gradcli.expr import clip
+
+    rows = [("expression", escape(clip(expression, limit)))]
+    if note:
+        rows.append(("", f"[dim]({escape(note)})[/dim]"))
+    rows.append(("point", escape(point_text(point)) or "(no variables)"))
+    rows.append(("value", num(value)))
+    return rows

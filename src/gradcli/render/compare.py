@@ -11,9 +11,8 @@ from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 
-from gradcli.expr import clip
 from gradcli.numeric import METHODS, CompareReport, MethodResult
-from gradcli.render import header, num, point_text, sci, table
+from gradcli.render import header, num, problem_rows, sci, table
 
 #: one letter per method in the terminal plot
 MARKERS = {
@@ -46,12 +45,8 @@ def _digits(d: int | None) -> str:
 
 def render_compare(report: CompareReport, note: str | None = None) -> Any:
     """The estimates of every method, per variable, beside the two references."""
-    rows = [("expression", escape(clip(report.expression.display, 2000)))]
-    if note:
-        rows.append(("", f"[dim]({escape(note)})[/dim]"))
+    rows = problem_rows(report.expression.display, report.point, report.value, note)
     rows += [
-        ("point", escape(point_text(report.point)) or "(no variables)"),
-        ("value", num(report.value)),
         ("exact reference", escape(report.reference_kind)),
         (
             "step h",

@@ -9,17 +9,11 @@ from rich.markup import escape
 
 from gradcli.expr import clip
 from gradcli.gradient import GradReport
-from gradcli.render import header, num, point_text, table
+from gradcli.render import header, num, problem_rows, table
 
 
 def render_grad(report: GradReport, note: str | None = None, width_limit: int = 60) -> Any:
-    rows = [("expression", escape(clip(report.expression.display, 2000)))]
-    if note:
-        rows.append(("", f"[dim]({escape(note)})[/dim]"))
-    rows += [
-        ("point", escape(point_text(report.point)) or "(no variables)"),
-        ("value", num(report.value)),
-    ]
+    rows = problem_rows(report.expression.display, report.point, report.value, note)
     parts: list[Any] = [header(rows)]
     if report.gradient:
         t = table(

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from gradcli.expr import clip
 from gradcli.graphview import Explanation, Graph, GraphNode
-from gradcli.render import header, num, point_text, table
+from gradcli.render import header, num, problem_rows, table
 
 #: default bound on the rows of the text views (--max-nodes); --json and --dot are never bounded
 MAX_ROWS = 60
@@ -29,13 +29,9 @@ def _many(n: int, word: str) -> str:
 
 
 def _head(graph: Graph, note: str | None) -> list[tuple[str, str]]:
-    rows = [("expression", escape(clip(graph.expression, 300)))]
-    if note:
-        rows.append(("", f"[dim]({escape(note)})[/dim]"))
+    rows = problem_rows(graph.expression, graph.point, graph.value, note, limit=300)
     c = graph.counts()
     rows += [
-        ("point", escape(point_text(graph.point)) or "(no variables)"),
-        ("value", num(graph.value)),
         (
             "nodes",
             f"{len(graph.nodes):,} ({_many(c['var'], 'variable')}, "
