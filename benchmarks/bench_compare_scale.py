@@ -43,7 +43,7 @@ def in_process(text: str, n: int, runs: int) -> tuple[float, float]:
     import numpy as np
 
     from gradcli import numeric
-    from gradcli.cli import parse_point
+    from gradcli.commands.common import parse_point
     from gradcli.gradient import grad_report
     from gradcli.parse import parse
 

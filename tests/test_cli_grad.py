@@ -99,7 +99,7 @@ def test_cli_short_option_with_attached_value(cli):
         (["grad", "x", "--at", "x"], "--at expects name=value"),
         (["grad", "log(x)", "--at", "x=-1"], "log(x) is undefined at this point"),
         (["grad", "sinn(x)", "--at", "x=1"], "unknown function 'sinn'; did you mean 'sin'?"),
-        (["grad", "x", "--bogus"], "No such option"),
+        (["grad", "x", "--bogus"], "no such option: --bogus"),
         (["grad", "--at", "q=1"], "built-in example uses a, b and c"),
         (["nosuchcommand"], "No such command"),
     ],

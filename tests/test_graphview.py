@@ -14,8 +14,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from gradcli.cli import EXAMPLE_EXPR, EXAMPLE_POINT
 from gradcli.evaluate import build
+from gradcli.examples import EXAMPLE_EXPR, EXAMPLE_POINT
 from gradcli.graphview import explain, graph_of, to_dot
 from gradcli.ops import OPS
 from gradcli.parse import parse

@@ -14,9 +14,9 @@ import pytest
 import sympy as sp
 
 from gradcli import numeric, reference
-from gradcli.expr import Node
+from gradcli.expr import Expression, Node
 from gradcli.ops import OPS
-from gradcli.parse import Expression, parse
+from gradcli.parse import parse
 
 EXAMPLE = "-a**3 + sin(3*b) - 1.0/c + b**2.5 - a**0.5"
 POINT = {"a": 2.0, "b": 3.0, "c": 4.0}

@@ -11,6 +11,8 @@ class ExitStatus(IntEnum):
     OK = 0
     MISMATCH = 1  # a check ran and found a disagreement
     BAD_INPUT = 2  # bad input, or a missing optional dependency
+    INTERNAL = 70  # a bug in gradcli (EX_SOFTWARE)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class GradcliError(Exception):

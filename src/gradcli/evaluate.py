@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, PointError
-from gradcli.expr import Node, clip, strip_brackets, walk
+from gradcli.expr import Expression, Node, clip, strip_brackets, walk
 from gradcli.ops import CONSTANTS
-from gradcli.parse import Expression
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from gradcli.ops import OPS, Op
@@ -80,6 +81,37 @@ def variables(root: Node) -> list[str]:
             seen.setdefault(node.name, None)
         stack.extend(reversed(node.args))
     return list(seen)
+
+
+@dataclass
+class Expression:
+    """A parsed expression: the source text, its tree and its variables."""
+
+    text: str  # as given (node spans index into it)
+    root: Node
+    variables: list[str]
+
+    @cached_property
+    def nodes(self) -> list[Node]:
+        """Every tree node once, inputs before the nodes that use them (computed once)."""
+        return list(iter_nodes(self.root))
+
+    @property
+    def size(self) -> int:
+        """Number of tree nodes."""
+        return len(self.nodes)
+
+    def text_of(self, node: Node) -> str:
+        """The source text a node came from."""
+        return self.text[node.start : node.end].strip()
+
+    @property
+    def display(self) -> str:
+        return " ".join(self.text.split())
+
+    @property
+    def is_constant(self) -> bool:
+        return not self.variables
 
 
 def to_text(root: Node) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from gradcli import reference
 from gradcli.evaluate import build
-from gradcli.parse import Expression
+from gradcli.expr import Expression
 
 
 @dataclass

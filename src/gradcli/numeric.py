@@ -24,8 +24,8 @@ from typing import Any
 from gradcli import reference
 from gradcli.errors import DomainError
 from gradcli.evaluate import build
+from gradcli.expr import Expression
 from gradcli.ops import OPS
-from gradcli.parse import Expression
 
 #: machine epsilon of float64
 EPS = 2.0**-52

@@ -25,11 +25,10 @@ import keyword
 import math
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, ParseError
-from gradcli.expr import Node, clip, iter_nodes, strip_brackets, variables, walk
+from gradcli.expr import Expression, Node, clip, strip_brackets, variables
 from gradcli.ops import CONSTANTS, FUNCTIONS
 
 #: longest expression accepted (characters); the spec asks for at least 400,000
@@ -121,37 +120,6 @@ class Token:
     kind: str  # "num" | "name" | "op" | "end"
     text: str
     pos: int
-
-
-@dataclass
-class Expression:
-    """A parsed expression: the source text, its tree and its variables."""
-
-    text: str  # as given (node spans index into it)
-    root: Node
-    variables: list[str]
-
-    @cached_property
-    def nodes(self) -> list[Node]:
-        """Every tree node once, inputs before the nodes that use them (computed once)."""
-        return list(iter_nodes(self.root))
-
-    @property
-    def size(self) -> int:
-        """Number of tree nodes."""
-        return len(self.nodes)
-
-    def text_of(self, node: Node) -> str:
-        """The source text a node came from."""
-        return self.text[node.start : node.end].strip()
-
-    @property
-    def display(self) -> str:
-        return " ".join(self.text.split())
-
-    @property
-    def is_constant(self) -> bool:
-        return not self.variables
 
 
 def tokenize(text: str) -> list[Token]:
@@ -554,4 +522,4 @@ def parse(text: str) -> Expression:
     return Expression(text=text, root=root, variables=variables(root))
 
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "Expression", "parse", "tokenize", "walk"]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "parse", "tokenize"]

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcli.expr import Node, walk
-from gradcli.parse import Expression
+from gradcli.expr import Expression, Node, walk
 
 #: significant digits of the exact reference
 DPS = 50

@@ -26,9 +26,9 @@ from typing import Any
 from gradcli.engine import Value
 from gradcli.errors import DomainError, MissingDependencyError
 from gradcli.evaluate import build
-from gradcli.expr import Node, to_text, walk
+from gradcli.expr import Expression, Node, to_text, walk
 from gradcli.ops import OPS, Op
-from gradcli.parse import Expression, parse
+from gradcli.parse import parse
 
 INSTALL_HINT = "install it with: pip install 'gradcli[torch]'"
 

@@ -1,3 +1,1 @@
-"""Every command registers itself on ``gradcli.cli.app`` when its module is imported."""
-
-from gradcli.commands import compare, grad, graph, ops, softmax, verify_torch  # noqa: F401
+"""One module per command; :mod:`gradcli.cli` registers them. Shared pieces: :mod:`.common`."""

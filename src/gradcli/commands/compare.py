@@ -10,11 +10,10 @@ from pathlib import Path
 
 import typer
 
-from gradcli.cli import (
+from gradcli.commands.common import (
     AT_OPT,
     EXPR_ARG,
     JSON_OPT,
-    app,
     emit_json,
     load_problem,
     make_console,
@@ -81,7 +80,6 @@ def _check_step(value: float, option: str) -> None:
         )
 
 
-@app.command("compare", epilog=EPILOG)
 def compare_command(
     expr: str | None = EXPR_ARG,
     at: list[str] | None = AT_OPT,

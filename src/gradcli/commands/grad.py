@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from gradcli.cli import (
+from gradcli.commands.common import (
     AT_OPT,
     EXPR_ARG,
     JSON_OPT,
-    app,
     emit_json,
     load_problem,
     make_console,
@@ -25,8 +24,7 @@ EPILOG = (
 )
 
 
-@app.command(epilog=EPILOG)
-def grad(
+def grad_command(
     expr: str | None = EXPR_ARG,
     at: list[str] | None = AT_OPT,
     as_json: bool = JSON_OPT,

@@ -6,11 +6,10 @@ import sys
 
 import typer
 
-from gradcli.cli import (
+from gradcli.commands.common import (
     AT_OPT,
     EXPR_ARG,
     JSON_OPT,
-    app,
     emit_json,
     load_problem,
     make_console,
@@ -49,7 +48,6 @@ def _max_nodes(help: str) -> int:
     return typer.Option(60, "--max-nodes", min=0, metavar="N", help=help)
 
 
-@app.command("graph", epilog=GRAPH_EPILOG)
 def graph_command(
     expr: str | None = EXPR_ARG,
     at: list[str] | None = AT_OPT,
@@ -116,7 +114,6 @@ def graph_command(
     make_console().print(render_graph(graph, note, max_nodes))
 
 
-@app.command("explain", epilog=EXPLAIN_EPILOG)
 def explain_command(
     expr: str | None = EXPR_ARG,
     at: list[str] | None = AT_OPT,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from gradcli.cli import JSON_OPT, app, emit_json, make_console
+from gradcli.commands.common import JSON_OPT, emit_json, make_console
 from gradcli.ops import CONSTANTS, OPS
 
+EPILOG = "Example:\n\n  gradcli ops\n\n  gradcli ops --json"
 
-@app.command("ops", epilog="Example:\n\n  gradcli ops\n\n  gradcli ops --json")
+
 def ops_command(as_json: bool = JSON_OPT) -> None:
     """List every operation gradcli knows: derivative rule, domain and notes.
 

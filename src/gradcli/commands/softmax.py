@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from gradcli.cli import JSON_OPT, app, emit_json, make_console
+from gradcli.commands.common import JSON_OPT, emit_json, make_console
 from gradcli.errors import ExitStatus, PointError
 from gradcli.nn import EXAMPLE_LOGITS, EXAMPLE_TARGET, softmax_report
 
@@ -30,7 +30,6 @@ LOGITS_HELP = (
 )
 
 
-@app.command("softmax", epilog=EPILOG)
 def softmax_command(
     logits: list[str] | None = typer.Argument(
         None, help=LOGITS_HELP, metavar="LOGIT...", show_default=False
@@ -59,7 +58,7 @@ def softmax_command(
         help="Compare with torch.nn.functional.cross_entropy in float64 (when torch is installed).",
     ),
     as_json: bool = JSON_OPT,
-) -> None:
+) -> ExitStatus:
     """Softmax cross-entropy: the loss and its gradient, p - onehot(target), checked four ways.
 
     For each class: the logit, its probability, the gradient of the loss
@@ -102,8 +101,7 @@ def softmax_command(
         console = make_console()
         note = EXAMPLE_NOTE if builtin else None
         console.print(render_softmax(report, note, width=console.width))
-    if not report.agree:
-        raise typer.Exit(code=int(ExitStatus.MISMATCH))
+    return ExitStatus.OK if report.agree else ExitStatus.MISMATCH
 
 
 _HINT = "give numbers such as 0 3 -2 1 (one per class)"

@@ -7,11 +7,10 @@ from enum import Enum
 
 import typer
 
-from gradcli.cli import (
+from gradcli.commands.common import (
     AT_OPT,
     EXPR_HELP,
     JSON_OPT,
-    app,
     emit_json,
     load_problem,
     make_console,
@@ -45,8 +44,7 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
-@app.command("verify-torch", epilog=EPILOG)
-def verify_torch(
+def verify_torch_command(
     expr: str | None = typer.Argument(
         None,
         help=EXPR_HELP.replace("the built-in example", "the built-in suite"),
@@ -80,7 +78,7 @@ def verify_torch(
         help="Also run torch.autograd.gradcheck (float64, finite differences) on each case.",
     ),
     as_json: bool = JSON_OPT,
-) -> int:
+) -> ExitStatus:
     """Cross-check gradcli's value and gradient against PyTorch autograd.
 
     Builds the expression as a PyTorch graph (leaf tensors with requires_grad), op by op from the
@@ -121,4 +119,4 @@ def verify_torch(
         from gradcli.render.verify import render_verify
 
         make_console().print(render_verify(report))
-    return int(ExitStatus.OK if report.passed else ExitStatus.MISMATCH)
+    return ExitStatus.OK if report.passed else ExitStatus.MISMATCH
