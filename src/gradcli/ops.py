@@ -44,6 +44,10 @@ class Op:
     min_args: int = 1
     function: bool = False  # callable by name in expressions: sin(x)
     prec: int = 9  # binding strength when written infix (Python's): + - 1, * / 2, unary - 3, ** 4
+    # (*args) -> where the op is not differentiable, in words ("u = 0"), when the arguments sit
+    # there; None elsewhere. The local derivatives there follow ``convention`` (PyTorch's).
+    kink: Fn | None = None
+    convention: str = ""
 
     @property
     def call_arity(self) -> int:
@@ -169,6 +173,16 @@ def _np_relu(np: Any, u: Any) -> Any:
     return np.where(u.real > 0, u, 0.0 * u)
 
 
+def _np_abs(np: Any, u: Any) -> Any:
+    # the branch that holds at the point, so that a complex step away from 0 sees an analytic
+    # function (np.abs of a complex number is its modulus, whose imaginary part is 0)
+    return np.where(u.real >= 0, u, -u) if np.iscomplexobj(u) else np.abs(u)
+
+
+def _kink_at_zero(u: float, *params: float) -> str | None:
+    return "u = 0" if u == 0 else None
+
+
 def _np_sigmoid(np: Any, u: Any) -> Any:
     # Written with tanh so that large |u| neither overflows nor warns, real or complex.
     return 0.5 * (1.0 + np.tanh(0.5 * u))
@@ -279,13 +293,15 @@ _register(
        notes="1/(1 + exp(-u)), computed without overflow for large |u|"),
     Op("abs", 1, abs, lambda out, u: (1.0 if u > 0 else (-1.0 if u < 0 else 0.0),),
        ("sign(u)",), "all reals",
-       sympy=_fn("Abs"), mpmath=lambda mp, u: abs(u), numpy=_fn("abs"), torch=_fn("abs"),
-       analytic=False, function=True, notes="kink at 0: abs'(0) = 0, as in PyTorch"),
+       sympy=_fn("Abs"), mpmath=lambda mp, u: abs(u), numpy=_np_abs, torch=_fn("abs"),
+       analytic=False, function=True, notes="kink at 0: abs'(0) = 0, as in PyTorch",
+       kink=_kink_at_zero, convention="abs'(0) = 0"),
     Op("relu", 1, lambda u: u if u > 0 else 0.0, lambda out, u: (1.0 if u > 0 else 0.0,),
        ("1 if u > 0 else 0",), "all reals",
        sympy=_sp_relu, mpmath=lambda mp, u: u if u > 0 else mp.mpf(0),
        numpy=_np_relu, torch=_fn("relu"),
-       analytic=False, function=True, notes="kink at 0: relu'(0) = 0, as in PyTorch"),
+       analytic=False, function=True, notes="kink at 0: relu'(0) = 0, as in PyTorch",
+       kink=_kink_at_zero, convention="relu'(0) = 0"),
     Op("asin", 1, math.asin, lambda out, u: (_inv_sqrt_1m(u),), ("1/sqrt(1 - u**2)",),
        "-1 <= u <= 1 (derivative infinite at the ends)",
        **_named("asin", numpy="arcsin"), undefined="asin needs an argument in [-1, 1]",
