@@ -22,7 +22,7 @@ def _check_schema(data: dict) -> None:
     assert data["dtype"] in ("float32", "float64") and data["device"] in ("cpu", "cuda")
     assert isinstance(data["rtol"], float) and isinstance(data["atol"], float)
     for case in data["cases"]:
-        assert CASE_KEYS <= set(case) <= CASE_KEYS | {"gradcheck"}
+        assert CASE_KEYS <= set(case) <= CASE_KEYS | {"gradcheck", "known_difference"}
         assert isinstance(case["name"], str) and isinstance(case["expression"], str)
         assert all(isinstance(v, float) for v in case["point"].values())
         assert set(case["value"]) == {"gradcli", "torch"}
@@ -79,7 +79,10 @@ def test_cli_verify_torch_wrong_derivative_exits_1(cli, monkeypatch) -> None:
     verdicts = {c["name"]: c["passed"] for c in data["cases"]}
     assert data["passed"] is False
     assert verdicts["tanh at u=0"] is True and verdicts["tanh at u=0.5"] is False
-    assert r.stdout.rstrip().splitlines()[-1].endswith("4 failed")
+    # exactly the tanh cases away from 0 fail (the mutation touches nothing else)
+    failed = [name for name, ok in verdicts.items() if not ok]
+    assert failed and all(n.startswith("tanh at u=") and n != "tanh at u=0" for n in failed)
+    assert r.stdout.rstrip().splitlines()[-1].endswith(f"{len(failed)} failed")
     one = cli("verify-torch", "tanh(x)", "--at", "x=2")
     assert one.code == 1 and "FAIL" in one.stdout and "0 passed, 1 failed" in one.stdout
 

@@ -35,14 +35,14 @@ def example_exact() -> dict[str, float]:
 
 
 def op_expression(name: str) -> tuple[Expression, dict[str, float]]:
-    """``op(x0, x1, ...)`` as a tree, at a point inside every op's domain."""
+    """``op(x0, x1, ...)`` as a tree, at the op table's first sample point away from a kink."""
     op = OPS[name]
-    nargs = 3 if op.arity < 0 else op.arity
+    sample = next(s for s in op.samples if op.kink is None or op.kink(*s) is None)
+    nargs = len(sample) - len(op.params)
     names = [f"x{i}" for i in range(nargs)]
     args = tuple(Node("var", n) for n in names)
-    params = (2.5,) * op.params
-    root = Node("op", name, args, params)
-    point = dict(zip(names, (0.3, 0.6, 0.45), strict=False))
+    root = Node("op", name, args, tuple(sample[nargs:]))
+    point = dict(zip(names, sample[:nargs], strict=True))
     return Expression(text=name, root=root, variables=names), point
 
 

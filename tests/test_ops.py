@@ -11,47 +11,28 @@ import sympy as sp
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError
-from gradcli.ops import FUNCTIONS, OPS, Op
-
-# Points inside each op's domain, away from kinks (kinks are tested by name below). For n-ary ops,
-# the number of arguments is the length of each point.
-POINTS: dict[str, list[tuple[float, ...]]] = {
-    "add": [(1.5, -2.0), (0.3, 4.0, -7.25)],
-    "sub": [(1.5, -2.0), (-3.0, 0.25)],
-    "mul": [(1.5, -2.0), (-3.0, 0.25)],
-    "div": [(1.5, -2.0), (-3.0, 0.25)],
-    "neg": [(1.5,), (-0.3,)],
-    "pow": [(1.7, 2.0), (2.5, 0.5), (-1.3, 3.0), (0.8, -1.5), (-2.0, -2.0)],
-    "powv": [(1.7, 2.0), (0.4, -1.3), (3.0, 0.5)],
-    "exp": [(0.0,), (1.3,), (-4.0,)],
-    "log": [(0.2,), (1.0,), (7.5,)],
-    "sqrt": [(0.2,), (4.0,)],
-    "sin": [(0.0,), (1.3,), (-4.0,)],
-    "cos": [(0.0,), (1.3,), (-4.0,)],
-    "tan": [(0.0,), (1.3,), (-0.7,)],
-    "tanh": [(0.0,), (1.3,), (-4.0,)],
-    "sigmoid": [(0.0,), (1.3,), (-4.0,)],
-    "abs": [(1.3,), (-4.0,)],
-    "relu": [(1.3,), (-4.0,)],
-    "asin": [(0.0,), (0.5,), (-0.9,)],
-    "acos": [(0.0,), (0.5,), (-0.9,)],
-    "atan": [(0.0,), (1.3,), (-4.0,)],
-    "sinh": [(0.0,), (1.3,), (-4.0,)],
-    "cosh": [(0.0,), (1.3,), (-4.0,)],
-    "logsumexp": [(0.0, 3.0, -2.0, 1.0), (1000.0, 1001.0, 1002.0), (-5.0,)],
-}
+from gradcli.ops import OPS, Op
 
 
-def test_ops_every_op_has_points():
-    assert set(POINTS) == set(OPS)
+def _smooth(op: Op, point: tuple[float, ...]) -> bool:
+    return op.kink is None or op.kink(*point) is None
+
+
+def test_ops_every_op_has_sample_points():
+    # the points of each op's domain the per-op tests use live in the op table's rows
+    for op in OPS.values():
+        assert len(op.samples) >= 2, op.name
+        assert any(_smooth(op, p) for p in op.samples), op.name
+        if op.kink is not None:
+            assert any(not _smooth(op, p) for p in op.samples), f"{op.name}: no kink sample"
 
 
 def _cases() -> list[tuple[str, tuple[float, ...]]]:
-    return [(name, p) for name, pts in POINTS.items() for p in pts]
+    return [(op.name, p) for op in OPS.values() for p in op.samples if _smooth(op, p)]
 
 
 def _split(op: Op, point: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    n = len(point) - op.params
+    n = len(point) - len(op.params)
     return point[:n], point[n:]
 
 
@@ -101,6 +82,23 @@ def test_ops_partials_match_central_differences(name: str, point: tuple[float, .
         ("acos", -1 + 1e-10),
         ("atan", 1e150),
         ("exp", -700.0),
+        ("softplus", -40.0),
+        ("softplus", 40.0),
+        ("gelu", -8.0),
+        ("gelu", 8.0),
+        ("silu", -40.0),
+        ("silu", 40.0),
+        ("mish", -20.0),
+        ("mish", 15.0),
+        ("erf", 5.0),
+        ("erfc", 8.0),
+        ("log1p", 1e-12),
+        ("expm1", -1e-9),
+        ("atanh", 1 - 1e-9),
+        ("asinh", 1e150),
+        ("acosh", 1 + 1e-9),
+        ("elu", -30.0),
+        ("selu", -30.0),
     ],
 )
 def test_ops_partials_stay_accurate_where_outputs_saturate(name: str, u: float):
@@ -113,27 +111,85 @@ def test_ops_partials_stay_accurate_where_outputs_saturate(name: str, u: float):
     assert got == pytest.approx(float(exact), rel=1e-12)
 
 
-UNARY = sorted(n for n, op in FUNCTIONS.items() if op.arity == 1)
+METHODS = [op for op in OPS.values() if op.function]
 
 
-@pytest.mark.parametrize("name", UNARY, ids=UNARY)
-def test_ops_engine_method_uses_table(name: str):
-    # Value.<name>() and apply(OPS[name]) must be the same computation.
-    x = 0.3
-    v = Value(x)
-    out = getattr(v, name)()
+@pytest.mark.parametrize("op", METHODS, ids=[op.name for op in METHODS])
+def test_ops_engine_method_uses_table(op: Op):
+    # Value.<name>(...) and apply(OPS[name]) are the same computation, for every function
+    point = next(p for p in op.samples if _smooth(op, p))
+    inputs, params = _split(op, point)
+    vs = [Value(x) for x in inputs]
+    out = getattr(vs[0], op.name)(*vs[1:], *params)
     out.backward()
-    ref = apply(OPS[name], (Value(x),))
+    ref = apply(op, tuple(Value(x) for x in inputs), params)
     assert out.data == ref.data
-    assert v.grad == ref._local[0]
+    assert [v.grad for v in vs] == list(ref._local)
 
 
-def test_ops_kink_conventions_match_pytorch():
-    # relu'(0) = 0 and abs'(0) = 0, as torch.autograd gives
-    for name in ("relu", "abs"):
-        v = Value(0.0)
-        getattr(v, name)().backward()
-        assert v.grad == 0.0, name
+def test_ops_value_methods_come_from_the_table():
+    # no hand-written copies: every function of the table is a Value method of the same name
+    import inspect
+
+    for op in METHODS:
+        method = getattr(Value, op.name)
+        assert op.form() in (method.__doc__ or ""), op.name
+    assert "def exp" not in inspect.getsource(Value)
+
+
+KINKS = [(op.name, p) for op in OPS.values() for p in op.samples if not _smooth(op, p)]
+
+
+@pytest.mark.parametrize(("name", "point"), KINKS, ids=[f"{n}{p}" for n, p in KINKS])
+def test_ops_kink_conventions_match_pytorch(name: str, point: tuple[float, ...]):
+    # at a kink the derivative does not exist; the table's local derivatives are PyTorch's
+    import torch
+
+    op = OPS[name]
+    inputs, params = _split(op, point)
+    ours = op.partials(op.forward(*point), *point)
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    op.torch(torch, *ts, *params).backward()
+    assert list(ours) == [t.grad.item() for t in ts], (name, op.convention)
+    assert op.convention, name
+
+
+mp = mpmath
+
+
+@pytest.mark.parametrize(
+    ("name", "u", "exact"),
+    [
+        ("softplus", -30.0, lambda: mp.log1p(mp.exp(-30))),
+        ("softplus", 1000.0, lambda: 1000 + mp.log1p(mp.exp(-1000))),
+        ("log1p", 1e-10, lambda: mp.log1p(mp.mpf(1e-10))),
+        ("expm1", 1e-8, lambda: mp.expm1(mp.mpf(1e-8))),
+        ("gelu", -10.0, lambda: -10 * mp.erfc(10 / mp.sqrt(2)) / 2),
+        ("erfc", 10.0, lambda: mp.erfc(10)),
+        ("mish", -30.0, lambda: -30 * mp.tanh(mp.log1p(mp.exp(-30)))),
+        ("silu", -40.0, lambda: -40 / (1 + mp.exp(40))),
+        ("cbrt", -27.0, lambda: mp.mpf(-3)),
+        ("hypot", 1e200, lambda: mp.hypot(mp.mpf(1e200), mp.mpf(2e200))),
+    ],
+    ids=lambda v: str(v) if not callable(v) else "",
+)
+def test_ops_values_stay_exact_where_the_naive_formula_is_not(name: str, u: float, exact):
+    # the naive log(1 + exp(u)) is 0 at -30 and inf at 1000; log(1 + 1e-10) keeps 7 digits
+    args = (u, 2 * u) if name == "hypot" else (u,)
+    with mpmath.workdps(50):
+        want = float(exact())
+    assert OPS[name].forward(*args) == pytest.approx(want, rel=1e-15)
+
+
+def test_ops_aliases_hints_and_suggestions_come_from_the_table():
+    from gradcli.ops import FUNCTIONS, HINTS
+
+    for op in OPS.values():
+        for alias in op.aliases:
+            assert op in FUNCTIONS[alias], (op.name, alias)
+        for name, _ in op.hints:
+            assert name not in FUNCTIONS and name in HINTS
+    assert FUNCTIONS["ln"] == [OPS["log"]] and OPS["logb"] in FUNCTIONS["log"]
 
 
 @pytest.mark.parametrize(
@@ -179,3 +235,7 @@ def test_ops_table_fields_complete():
         assert op.rule and op.domain, op.name
         assert op.arity == -1 or len(op.rule) == op.arity, op.name
         assert callable(op.sympy) and callable(op.torch) and callable(op.numpy), op.name
+        assert callable(op.vpartials), op.name
+        assert op.analytic or op.kink is not None or op.name in ("elu", "softsign"), op.name
+        assert len(op.defaults) <= len(op.params), op.name
+        assert len(op.notes) <= 60, f"{op.name}: keep the ops table's note short ({op.notes!r})"

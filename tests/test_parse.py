@@ -157,14 +157,24 @@ def test_parse_constant_subexpression_becomes_pow_param():
         ("x % 2", "modulo"),
         ("sin(x=1)", "keyword arguments"),
         ("x = 1", "'=' is not allowed"),
-        ("x; y", "only one expression"),
+        ("x; y", "only one expression is allowed here"),
         ("import os", "'import' is a Python keyword"),
         ("__import__", "names starting with '__'"),
         ("__class__", "names starting with '__'"),
         ("sinn(x)", "unknown function 'sinn'; did you mean 'sin'"),
-        ("ln(x)", "did you mean 'log'"),
-        ("foo(x)", "unknown function 'foo'"),
-        ("max(x, 1)", "write max(a, b) as b + relu(a - b)"),
+        ("sinh(x", "missing ')'"),
+        ("foo(x)", "unknown function 'foo'; 'gradcli ops' lists every function"),
+        ("f(x)", "for a product write f*(...)"),
+        ("exp2(x)", "write 2**u"),
+        ("sec(x)", "write 1/cos(u)"),
+        ("softmax(x, y)", "logsumexp(a, b, c) - c"),
+        ("max(x)", "max() needs at least 2 arguments, got 1"),
+        ("log(x, 2, 3)", "log() takes 1 or 2 arguments, got 3"),
+        ("leaky_relu(x, y)", "the slope of leaky_relu() must be a constant"),
+        ("clamp(x, 0)", "clamp() takes 3 arguments, got 2"),
+        ("clamp(x, 1, 0)", "clamp needs lo <= hi"),
+        ("x*1e-400", "underflows to 0"),
+        ("x/1e-400", "underflows to 0"),
         ("sin(x, y)", "sin() takes 1 argument, got 2"),
         ("logsumexp()", "needs an argument"),
         ("sin", "'sin' is a function"),
@@ -232,3 +242,39 @@ def test_parse_length_limit():
     assert isinstance(parse(ok).root, Node)
     with pytest.raises(ParseError, match="limit"):
         parse("x+" * 500_000 + "x")
+
+
+def test_parse_aliases_and_new_functions():
+    # ln is log, swish is silu: one op each, whatever it is called
+    assert parse("ln(x)").root.name == "log"
+    assert parse("swish(x)").root.name == "silu"
+    assert parse("log(x, 2)").root.name == "logb"
+    root = parse("leaky_relu(x)").root
+    assert root.name == "leaky_relu" and root.params == (0.01,)  # the table's default
+    root = parse("leaky_relu(x, 0.2)").root
+    assert root.params == (0.2,)
+    root = parse("clamp(x, -1, 2*1)").root
+    assert root.name == "clamp" and root.params == (-1.0, 2.0) and len(root.args) == 1
+    assert parse("max(x, y, 3)").root.name == "max"
+    assert parse("max(1, 2, 3)").root.const == 3.0
+
+
+def test_parse_operator_precedence_comes_from_the_op_table():
+    from gradcli.ops import INFIX, OPS, PREFIX
+
+    # the parser's operators are the table's symbols, with the table's strengths
+    assert INFIX["**"] == (OPS["pow"].prec, True) and INFIX["^"] == INFIX["**"]
+    assert INFIX["+"][0] == OPS["add"].prec < INFIX["*"][0] == OPS["mul"].prec
+    assert PREFIX["-"] is OPS["neg"] and INFIX["*"][0] < OPS["neg"].prec < INFIX["**"][0]
+
+
+def test_parse_many_outputs_share_variables_and_point_into_the_text():
+    from gradcli.parse import parse_many
+
+    a, b = parse_many("x*y; x + y**2")
+    assert a.variables == ["x", "y"] and b.variables == ["x", "y"]
+    with pytest.raises(ParseError) as info:
+        parse_many("x*y; x + sinn(y)")
+    assert info.value.pos == len("x*y; x + ")
+    with pytest.raises(ParseError, match="empty expression between"):
+        parse_many("x;;y")

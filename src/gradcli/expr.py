@@ -10,11 +10,13 @@ Trees can be deep (``a - b - c - ...`` folds to the left), so every walk here is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
+from gradcli.errors import DomainError, ParseError
 from gradcli.ops import OPS, Op
 
 T = TypeVar("T")
@@ -128,8 +130,9 @@ def to_text(root: Node) -> str:
         op = node.op
         prec = op.prec
         if not op.symbol:
-            inner = ", ".join(a for a, _ in args)
-            return f"{op.name}({inner})", 9
+            shown = node.param_text or tuple(f"{p!r}" for p in node.params)
+            inner = ", ".join([*(a for a, _ in args), *shown])
+            return f"{op.spelling}({inner})", 9
         if len(args) == 1 and not op.params:  # prefix: -u
             a, p = args[0]
             return op.symbol + (a if p > prec else f"({a})"), prec
@@ -150,6 +153,82 @@ def to_text(root: Node) -> str:
         return f" {op.symbol} ".join(parts), prec
 
     return walk(root, visit)[0]
+
+
+# ---- constant folding: a pass over the parsed tree ----------------------------------------------
+
+
+def fold(root: Node, text: str) -> None:
+    """Settle what depends on constants, in place, children before parents:
+
+    * ``u ** c`` with a constant exponent becomes ``pow`` with the parameter n = c (its
+      derivative is n*u**(n-1)); a varying exponent stays ``powv``;
+    * the constant parameters of a call (leaky_relu's slope, clamp's bounds) move from the
+      arguments into ``params``, with the op's defaults for those left out;
+    * every subexpression without variables gets its value (``const``), computed through the
+      engine (so through the op table), and is refused when it is undefined or not finite.
+
+    ``text`` is the source, for the messages.
+    """
+    from gradcli.engine import Value, apply
+
+    def visit(node: Node, _: list[None]) -> None:
+        if node.kind != "op":
+            return
+        if node.name == "powv" and node.args[1].const is not None:
+            exponent = node.args[1]
+            node.name = "pow"
+            node.params = (exponent.const,)  # type: ignore[assignment]
+            node.param_text = (strip_brackets(text[exponent.start : exponent.end].strip()),)
+            node.args = node.args[:1]
+        op = node.op
+        if op.params and op.arity >= 0 and len(node.args) > op.arity:
+            given = node.args[op.arity :]
+            for name, arg in zip(op.params, given):
+                if arg.const is None:
+                    raise ParseError(
+                        f"the {name} of {op.spelling}() must be a constant",
+                        text=text,
+                        pos=arg.start,
+                        hint=f"{op.form()}: only the first argument is differentiated",
+                    )
+            missing = len(op.params) - len(given)
+            values = tuple(float(a.const or 0.0) for a in given)
+            node.params = values + op.defaults[len(op.defaults) - missing :]
+            node.param_text = tuple(_span(text, a) for a in given)
+            node.args = node.args[: op.arity]
+        elif op.params and not node.params:
+            node.params = op.defaults
+        if op.params_check is not None:
+            reason = op.params_check(*node.params)
+            if reason:
+                raise ParseError(reason, text=text, pos=node.start)
+        if all(a.const is not None for a in node.args):
+            node.const = _fold_value(node, text, Value, apply)
+
+    walk(root, visit)
+
+
+def _span(text: str, node: Node) -> str:
+    return strip_brackets(text[node.start : node.end].strip())
+
+
+def _fold_value(node: Node, text: str, value: type, apply: Callable[..., object]) -> float:
+    """The value of a constant subexpression, or a ParseError that says why there is none."""
+    snippet = clip(_span(text, node), 40, "...")
+    try:
+        out = apply(node.op, tuple(value(a.const) for a in node.args), node.params).data  # type: ignore[attr-defined]
+    except DomainError as exc:
+        if not exc.overflow:
+            raise ParseError(
+                f"the constant {snippet} is undefined: {exc.reason}", text=text, pos=node.start
+            ) from None
+        out = math.inf
+    if not math.isfinite(out):
+        raise ParseError(
+            f"the constant {snippet} is too large to be a finite number", text=text, pos=node.start
+        )
+    return float(out)
 
 
 def _is_plain_number(text: str) -> bool:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gradcli.engine import backward_steps
 from gradcli.errors import GradcliError, MissingDependencyError
 from gradcli.evaluate import Evaluation
 from gradcli.expr import Node, clip, strip_brackets
@@ -165,66 +166,49 @@ def graph_of(ev: Evaluation) -> Graph:
 FORM_TERMS = 4
 
 
-def input_form(op: Op, n: int) -> tuple[list[str], str]:
-    """What the rule calls each of ``n`` inputs, and the op written in those names.
+def input_form(op: Op, n: int, params: tuple[str, ...] = ()) -> tuple[list[str], str]:
+    """What the rule calls each of ``n`` inputs, and the op written in those names (with the
+    constant parameters as written, when given: ``u**3``).
 
     Both are O(n) to make: compute them once per node, not once per input (a 20,000-term sum
     is one add node). An n-ary op with more than :data:`FORM_TERMS` inputs is written with an
     ellipsis, ``u_1 + u_2 + ... + u_n``, ``logsumexp(u_1, u_2, ..., u_n)``.
     """
     names = op.input_names(n)
+    shown = _shown(params) if params else None
     if op.arity < 0 and n > FORM_TERMS:
         three = op.form(3)
         first, second = three.find("u_1"), three.find("u_2")
         if 0 <= first < second and "u_3" in three:
             sep = three[first + 3 : second]
             return names, three.replace("u_3", f"...{sep}u_n")
-    return names, op.form(n)
+    return names, op.form(n, shown)
+
+
+def _shown(params: tuple[str, ...]) -> tuple[str, ...]:
+    """Parameters as written, bracketed unless a plain number: ``3``, ``(1/2)``."""
+    return tuple(p if re.fullmatch(r"\d+(\.\d*)?|\.\d+", p) else f"({p})" for p in params)
 
 
 def derivative_text(
     op: Op,
     n: int,
     position: int,
-    param: str = "",
+    params: tuple[str, ...] = (),
     *,
     names: list[str] | None = None,
     form: str | None = None,
 ) -> str:
     """``d sin(u)/du = cos(u)``, ``d(u*v)/dv = u``: the rule the table gives for one input.
 
-    ``param`` (the n of ``u**n`` as written) is put in for ``n``: ``d(u**3)/du = 3*u**(3-1)``.
+    ``params`` (the n of ``u**n`` as written) fill the rule's slots: ``d(u**3)/du = 3*u**2``.
     ``names`` and ``form`` are :func:`input_form` of the node, when the caller has them.
     """
     if names is None or form is None:
-        names, form = input_form(op, n)
-    name = names[position]
-    rule = op.rule[min(position, len(op.rule) - 1)]
-    if op.arity < 0 and "_i" in rule:
-        rule = re.sub(r"_i\b", name[1:], rule)  # u_i -> u_2, softmax(u)_i -> softmax(u)_2
-    if param:
-        shown = param if _plain_number(param) else f"({param})"
-        form = _PARAM.sub(shown, form)
-        rule = _PARAM.sub(shown, rule)
-        # "(3-1)" -> "2": an exponent a reader would work out anyway
-        rule = _MINUS_ONE.sub(_minus_one, rule)
-    head = f"d {form}/d{name}" if op.function else f"d({form})/d{name}"
+        names, form = input_form(op, n, params)
+    rule = op.rule_text(position, names, _shown(params) if params else None)
+    head = f"d {form}/d{names[position]}" if op.function else f"d({form})/d{names[position]}"
     return f"{head} = {rule}"
-
-
-_PARAM = re.compile(r"\bn\b")
-
-
-_MINUS_ONE = re.compile(r"\((\d+(?:\.\d*)?|\.\d+)-1\)")
-
-
-def _minus_one(m: re.Match[str]) -> str:
-    x = float(m.group(1)) - 1
-    return f"{x:g}" if x >= 0 else f"({x:g})"
-
-
-def _plain_number(text: str) -> bool:
-    return bool(re.fullmatch(r"\d+(\.\d*)?|\.\d+", text))
 
 
 @dataclass(frozen=True)
@@ -301,40 +285,41 @@ def explain(ev: Evaluation, graph: Graph | None = None) -> Explanation:
     order = ev.output.topo()
     ids = {id(v): f"n{i}" for i, v in enumerate(order)}
     uses = graph.uses()
-    acc: dict[int, float] = {id(v): 0.0 for v in order}
-    acc[id(ev.output)] = 1.0
     seen: dict[int, int] = {}
     steps: list[Step] = []
-    for v in reversed(order):
-        if not v._prev:
-            continue
+    for v in order:
+        v.grad = 0.0
+    ev.output.grad = 1.0
+    # the engine's own backward loop, every node included (also those whose upstream is 0)
+    for v, g, locals_ in backward_steps(order, every=True):
         op = OPS[v._op]
-        g = acc[id(v)]
         n = len(v._prev)
         tree = ev.nodes.get(id(v))
-        param = ""
+        params: tuple[str, ...] = ()
         if op.params and tree is not None:
-            param = tree.param_text[0] if tree.param_text else f"{tree.params[0]:g}"
-        names, form = input_form(op, n)
+            params = tree.param_text or tuple(f"{p:g}" for p in tree.params)
+        names, form = input_form(op, n, params)
+        # the input's gradient before this step is its .grad now; the loop adds local * g
+        running: dict[int, float] = {}
         inputs: list[InputStep] = []
-        for i, (child, local) in enumerate(zip(v._prev, v._local)):
+        for i, (child, local) in enumerate(zip(v._prev, locals_ or ())):
             key = id(child)
             contribution = local * g
-            acc[key] += contribution
+            running[key] = running.get(key, child.grad) + contribution
             seen[key] = seen.get(key, 0) + 1
             inputs.append(
                 InputStep(
                     node=ids[key],
-                    rule=op.rule[min(i, len(op.rule) - 1)],
-                    derivative=derivative_text(op, n, i, param, names=names, form=form),
+                    rule=op.rule_text(i, names, params or None),
+                    derivative=derivative_text(op, n, i, params, names=names, form=form),
                     local=float(local),
                     contribution=float(contribution),
-                    accumulated=float(acc[key]),
+                    accumulated=float(running[key]),
                     use=seen[key],
                     uses=uses[ids[key]],
                 )
             )
-        steps.append(Step(ids[id(v)], op.name, float(g), tuple(inputs), param))
+        steps.append(Step(ids[id(v)], op.name, float(g), tuple(inputs), ", ".join(params)))
     return Explanation(graph, steps, ev.gradient)
 
 

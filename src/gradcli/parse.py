@@ -4,18 +4,17 @@ Why not ``ast.parse``: CPython's parser builds ``a + b + c + ...`` as a left-nes
 overflows its recursion limit at a few thousand terms (``RecursionError: maximum recursion
 depth exceeded during ast construction`` for a 10,000-term sum), and sympy's ``parse_expr`` /
 ``sympify`` call ``eval``. So gradcli reads its own small grammar, a strict subset of Python's
-expression syntax:
+expression syntax, by precedence climbing over the op table's operators:
 
-    expr   := term (("+" | "-") term)*          flat: one n-ary node per run of "+"
-    term   := unary (("*" | "/") unary)*
-    unary  := ("+" | "-") unary | power
-    power  := atom (("**" | "^") unary)?        right-associative, as in Python; ^ means power
+    expr   := prefix (INFIX expr)*        binding strength and associativity from the op table
+    prefix := PREFIX prefix | atom        unary minus binds below ** and above *, as in Python
     atom   := NUMBER | NAME | NAME "(" expr ("," expr)* ")" | "(" expr ")"
 
-Anything else (attribute access, subscripts, strings, comparisons, boolean and bitwise
-operators, keyword arguments, lambdas, comprehensions, statements, dunder names) is refused with
-a message that points at the offending character. Names are the op table's functions, the
-constants ``pi`` and ``e``, or variables.
+A run of ``+`` becomes one n-ary node; ``^`` is ``**``. Anything else (attribute access,
+subscripts, strings, comparisons, boolean and bitwise operators, keyword arguments, lambdas,
+comprehensions, statements, dunder names) is refused with a message that points at the offending
+character. Names are the op table's functions (and their aliases), the constants ``pi`` and
+``e``, or variables. Constant folding is a pass over the finished tree (:func:`expr.fold`).
 """
 
 from __future__ import annotations
@@ -26,10 +25,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from gradcli.engine import Value, apply
-from gradcli.errors import DomainError, ParseError
-from gradcli.expr import Expression, Node, clip, strip_brackets, variables
-from gradcli.ops import CONSTANTS, FUNCTIONS
+from gradcli.errors import ParseError
+from gradcli.expr import Expression, Node, fold, variables
+from gradcli.ops import CONSTANTS, FUNCTIONS, HINTS, INFIX, PREFIX, infix_op, resolve_call
 
 #: longest expression accepted (characters); the spec asks for at least 400,000
 MAX_LENGTH = 500_000
@@ -38,22 +36,8 @@ MAX_DEPTH = 100
 
 _KEYWORDS = frozenset(keyword.kwlist)
 
-# What people type from other languages, with what gradcli calls it.
-_ALIASES = {
-    "ln": "log",
-    "arcsin": "asin",
-    "arccos": "acos",
-    "arctan": "atan",
-    "absolute": "abs",
-    "fabs": "abs",
-    "logistic": "sigmoid",
-    "expit": "sigmoid",
-    "ReLU": "relu",
-    "Abs": "abs",
-    "exp2": "exp",
-    "log10": "log",
-    "log2": "log",
-}
+#: the operator tokens: the op table's symbols (longest first), brackets and commas
+_OPERATORS = sorted({*INFIX, *PREFIX, "(", ")", ","}, key=len, reverse=True)
 
 _TOKEN = re.compile(
     r"""
@@ -61,14 +45,16 @@ _TOKEN = re.compile(
   | (?P<num>(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9][0-9_]*)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<bad>//|<<|>>|==|!=|<=|>=|:=|->|\.\.\.)
-  | (?P<op>\*\*|[-+*/^(),])
+  | (?P<op>"""
+    + "|".join(re.escape(o) for o in _OPERATORS)
+    + r""")
   | (?P<bad1>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
 
 _BAD = {
-    "//": "floor division '//' is not supported; use '/'",
+    "//": "floor division '//' is not supported; use '/' (or floor(u/v))",
     "%": "'%' (modulo) is not supported",
     "@": "matrix multiplication '@' is not supported; use '*'",
     "<<": "bitwise shifts are not supported",
@@ -91,7 +77,7 @@ _BAD = {
     "}": "braces are not allowed",
     "'": "strings are not allowed",
     '"': "strings are not allowed",
-    ";": "only one expression is allowed (no ';')",
+    ";": "only one expression is allowed here (';' separates outputs in grad and verify-torch)",
     ":": "':' is not allowed (no lambdas, slices or annotations)",
     "!": "'!' is not supported (no factorial or negation); use -x for negation",
     "#": "comments are not allowed",
@@ -117,7 +103,7 @@ _LOOKALIKES = {
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "num" | "name" | "op" | "end"
+    kind: str  # "num" | "name" | "op" | "bad" | "end"
     text: str
     pos: int
 
@@ -239,74 +225,56 @@ class _Parser:
             pos=tok.pos,
         )
 
-    def expr(self) -> Node:
-        first = self.term()
-        if self.tok.text not in ("+", "-"):
-            return first
-        # Runs of "+" become one n-ary add; "-" folds to the left, as Python reads it.
-        node = first
-        run: list[Node] = [first]
-        while self.tok.text in ("+", "-"):
-            sign = self.tok.text
+    def expr(self, min_prec: int = 0) -> Node:
+        """Operands joined by infix operators at least as strong as ``min_prec``."""
+        left = self.prefix()
+        run: list[Node] = []  # the operands of an n-ary operator (a + b + c) being collected
+        run_op = ""
+        while True:
+            tok = self.tok
+            info = INFIX.get(tok.text) if tok.kind == "op" else None
+            if info is None or info[0] < min_prec:
+                break
+            prec, right = info
             self.i += 1
-            right = self.term()
-            if sign == "+":
-                run.append(right)
+            if right:
+                self.enter()
+            operand = self.expr(prec if right else prec + 1)
+            if right:
+                self.depth -= 1
+            op = _INFIX_OPS[tok.text]
+            if op.arity < 0:
+                if run_op != op.name:
+                    left = self.flush(run_op, run, left)
+                    run, run_op = [left], op.name
+                run.append(operand)
                 continue
-            node = self.flush(run)
-            node = self.op("sub", (node, right))
-            run = [node]
-        return self.flush(run)
+            left = self.node(op.name, (self.flush(run_op, run, left), operand))
+            run, run_op = [], ""
+        return self.flush(run_op, run, left)
 
-    def flush(self, run: list[Node]) -> Node:
-        return run[0] if len(run) == 1 else self.op("add", tuple(run))
+    def flush(self, name: str, run: list[Node], left: Node) -> Node:
+        """The n-ary node of a finished run (one node for a + b + c), or ``left``."""
+        return self.node(name, tuple(run)) if len(run) > 1 else left
 
-    def term(self) -> Node:
-        node = self.unary()
-        while self.tok.text in ("*", "/"):
-            name = "mul" if self.tok.text == "*" else "div"
-            self.i += 1
-            node = self.op(name, (node, self.unary()))
-        return node
-
-    def unary(self) -> Node:
+    def prefix(self) -> Node:
         tok = self.tok
         if tok.text == "+":
             self.i += 1
             self.enter()
-            node = self.unary()
+            node = self.prefix()
             self.depth -= 1
             return node
-        if tok.text == "-":
-            self.i += 1
-            self.enter()
-            operand = self.unary()
-            self.depth -= 1
-            if operand.kind == "num":  # -2 is a number, not neg(2)
-                return self.number(
-                    -(operand.const or 0.0), "-" + operand.name, tok.pos, operand.end
-                )
-            return self.op("neg", (operand,), span=(tok.pos, operand.end))
-        return self.power()
-
-    def power(self) -> Node:
-        base = self.atom()
-        if self.tok.text not in ("**", "^"):
-            return base
+        op = PREFIX.get(tok.text) if tok.kind == "op" else None
+        if op is None:
+            return self.atom()
         self.i += 1
         self.enter()
-        exponent = self.unary()
+        operand = self.expr(op.prec)
         self.depth -= 1
-        if exponent.const is not None:
-            expo_text = strip_brackets(self.text[exponent.start : exponent.end].strip())
-            return self.op(
-                "pow",
-                (base,),
-                (exponent.const,),
-                (base.start, exponent.end),
-                (expo_text,),
-            )
-        return self.op("powv", (base, exponent))
+        if operand.kind == "num" and op.name == "neg":  # -2 is a number, not neg(2)
+            return self.number(-(operand.const or 0.0), "-" + operand.name, tok.pos, operand.end)
+        return self.node(op.name, (operand,), span=(tok.pos, operand.end))
 
     def atom(self) -> Node:
         tok = self.tok
@@ -327,19 +295,15 @@ class _Parser:
             close = self.expect(")") if self.tok.kind != "end" else None
             if close is None:
                 raise self.error("missing ')'", pos=tok.pos, hint="this '(' is never closed")
-            return self.wrap(node, tok.pos, close.pos + 1)
+            node.start, node.end = tok.pos, close.pos + 1  # a bracketed span includes them
+            return node
         if tok.kind == "end":
             raise self.error(
                 "the expression ends too early", hint="an operand is missing at the end"
             )
-        if tok.text in ("*", "/", "**", "^", ",", ")"):
+        if tok.text in INFIX or tok.text in (",", ")"):
             raise self.error(f"an operand is missing before {tok.text!r}")
         raise self.unexpected()
-
-    def wrap(self, node: Node, start: int, end: int) -> Node:
-        # the span of a bracketed expression includes its brackets
-        node.start, node.end = start, end
-        return node
 
     def name(self, tok: Token) -> Node:
         name = tok.text
@@ -364,13 +328,8 @@ class _Parser:
         if is_call:
             raise self.unknown_function(tok)
         if name in CONSTANTS:
-            return Node(
-                "const",
-                name,
-                start=tok.pos,
-                end=tok.pos + len(name),
-                const=CONSTANTS[name],
-            )
+            end = tok.pos + len(name)
+            return Node("const", name, start=tok.pos, end=end, const=CONSTANTS[name])
         return Node("var", name, start=tok.pos, end=tok.pos + len(name))
 
     def unknown_function(self, tok: Token) -> ParseError:
@@ -379,27 +338,26 @@ class _Parser:
             return ParseError(
                 f"'{name}' is a constant, not a function", text=self.text, pos=tok.pos
             )
-        guess = _ALIASES.get(name) or next(
-            iter(difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6)),
-            None,
-        )
-        hint = f"did you mean '{guess}'?" if guess else None
-        if name in ("max", "min"):
-            hint = (
-                "max and min are not supported (no agreed derivative where the arguments tie); "
-                "write max(a, b) as b + relu(a - b)"
+        hint = HINTS.get(name)
+        if hint is None:
+            guess = next(
+                iter(difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.8)), ""
             )
-        elif guess is None:
-            hint = f"for a product write {name}*(...); known functions: {', '.join(FUNCTIONS)}"
+            if guess:
+                hint = f"did you mean '{guess}'?"
+            elif len(name) <= 2:
+                hint = f"for a product write {name}*(...)"
+            else:
+                hint = "'gradcli ops' lists every function gradcli knows"
         return ParseError(f"unknown function '{name}'", text=self.text, pos=tok.pos, hint=hint)
 
     def call(self, tok: Token) -> Node:
-        op = FUNCTIONS[tok.text]
+        name = tok.text
         self.expect("(")
         self.enter()
         args: list[Node] = []
         if self.tok.text == ")":
-            raise self.error(f"{op.name}() needs an argument")
+            raise self.error(f"{name}() needs an argument")
         while True:
             if self.tok.kind == "name" and self.tokens[self.i + 1].text == "=":
                 raise self.error(
@@ -414,74 +372,47 @@ class _Parser:
         self.depth -= 1
         if self.tok.kind == "end":
             raise self.error(
-                "missing ')'",
-                pos=tok.pos,
-                hint=f"this call of {op.name} is never closed",
+                "missing ')'", pos=tok.pos, hint=f"this call of {name} is never closed"
             )
         close = self.expect(")")
-        want = op.call_arity
-        if want >= 0 and len(args) != want:
-            plural = "s" if want != 1 else ""
+        op = resolve_call(name, len(args))
+        if op is None:
             raise ParseError(
-                f"{op.name}() takes {want} argument{plural}, got {len(args)}",
-                text=self.text,
-                pos=tok.pos,
+                f"{name}() {_arguments_wanted(name)}, got {len(args)}", text=self.text, pos=tok.pos
             )
-        if len(args) < op.min_args:
-            raise ParseError(
-                f"{op.name}() needs at least {op.min_args} argument(s)",
-                text=self.text,
-                pos=tok.pos,
-            )
-        return self.op(op.name, tuple(args), span=(tok.pos, close.pos + 1))
+        return self.node(op.name, tuple(args), span=(tok.pos, close.pos + 1))
 
     # ---- node construction -------------------------------------------------------------------
     def number(self, value: float, text: str, start: int, end: int) -> Node:
         return Node("num", text, start=start, end=end, const=value)
 
-    def op(
-        self,
-        name: str,
-        args: tuple[Node, ...],
-        params: tuple[float, ...] = (),
-        span: tuple[int, int] | None = None,
-        param_text: tuple[str, ...] = (),
-    ) -> Node:
+    def node(self, name: str, args: tuple[Node, ...], span: tuple[int, int] | None = None) -> Node:
         start, end = span or (args[0].start, args[-1].end)
-        node = Node("op", name, args, params, start=start, end=end, param_text=param_text)
-        if all(a.const is not None for a in args):
-            node.const = self.fold(node)
-        return node
-
-    def fold(self, node: Node) -> float:
-        """The value of a constant subexpression (through the engine, so through the op table);
-        refuse it when it is not a finite number."""
-        snippet = _snippet(self.text, node)
-        try:
-            value = apply(
-                node.op,
-                tuple(Value(a.const if a.const is not None else 0.0) for a in node.args),
-                node.params,
-            ).data
-        except DomainError as exc:
-            if not exc.overflow:
-                raise ParseError(
-                    f"the constant {snippet} is undefined: {exc.reason}",
-                    text=self.text,
-                    pos=node.start,
-                ) from None
-            value = math.inf
-        if not math.isfinite(value):
-            raise ParseError(
-                f"the constant {snippet} is too large to be a finite number",
-                text=self.text,
-                pos=node.start,
-            )
-        return float(value)
+        return Node("op", name, args, start=start, end=end)
 
 
-def _snippet(text: str, node: Node, limit: int = 40) -> str:
-    return clip(text[node.start : node.end].strip(), limit, "...")
+#: the op each infix symbol makes in the raw tree (``**`` is settled as pow or powv by fold)
+_INFIX_OPS = {symbol: infix_op(symbol, constant_right=False) for symbol in INFIX}
+
+
+def _arguments_wanted(name: str) -> str:
+    """``takes 1 argument``, ``takes 1 or 2 arguments``, ``needs at least 2 arguments``."""
+    counts: set[int] = set()
+    least = None
+    for op in FUNCTIONS[name]:
+        if op.call_arity < 0:
+            least = op.least_args if least is None else min(least, op.least_args)
+        else:
+            counts.update(range(op.least_args, op.call_arity + 1))
+    if least is not None and not counts:
+        return f"needs at least {least} argument{'s' if least != 1 else ''}"
+    ordered = sorted(counts)
+    text = (
+        " or ".join(str(c) for c in ordered)
+        if len(ordered) <= 3
+        else f"{ordered[0]} to {ordered[-1]}"
+    )
+    return f"takes {text} argument{'s' if ordered != [1] else ''}"
 
 
 def _number(tok: Token, text: str) -> float:
@@ -499,12 +430,19 @@ def _number(tok: Token, text: str) -> float:
         value = math.inf
     except ValueError:
         raise ParseError(f"malformed number {raw!r}", text=text, pos=tok.pos) from None
+    shown = raw if len(raw) <= 20 else raw[:17] + "..."
     if not math.isfinite(value):
-        shown = raw if len(raw) <= 20 else raw[:17] + "..."
         raise ParseError(
             f"the number {shown} is too large to be finite (largest is about 1.8e308)",
             text=text,
             pos=tok.pos,
+        )
+    if value == 0 and any(ch in "123456789" for ch in re.split("[eE]", raw)[0]):
+        raise ParseError(
+            f"the number {shown} underflows to 0 (the smallest float is about 5e-324)",
+            text=text,
+            pos=tok.pos,
+            hint="write 0 if you mean 0",
         )
     return value
 
@@ -519,7 +457,32 @@ def parse(text: str) -> Expression:
     if "\x00" in text:
         raise ParseError("the expression contains a NUL byte", text=text, pos=text.index("\x00"))
     root = _Parser(text).parse()
+    fold(root, text)
     return Expression(text=text, root=root, variables=variables(root))
 
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "parse", "tokenize"]
+def parse_many(text: str) -> list[Expression]:
+    """Several expressions separated by ``;`` (the outputs of a Jacobian), each parsed alone.
+
+    An error points into the whole text.
+    """
+    parts = text.split(";")
+    if len(parts) == 1:
+        return [parse(text)]
+    pieces: list[Expression] = []
+    start = 0
+    for part in parts:
+        try:
+            if not part.strip():
+                raise ParseError(
+                    "an empty expression between ';'", text=part, pos=0, hint="remove the extra ';'"
+                )
+            pieces.append(parse(part))
+        except ParseError as exc:
+            pos = None if exc.pos is None else exc.pos + start
+            raise ParseError(exc.message, text=text, pos=pos, hint=exc.hint) from None
+        start += len(part) + 1
+    return pieces
+
+
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "parse", "parse_many", "tokenize"]

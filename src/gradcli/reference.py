@@ -181,6 +181,10 @@ def compile_mp(expr: Any, symbols: Sequence[Any]) -> MpFn:
                 return mp.mpf(1) if x > 0 else (h0(v) if x == 0 else mp.mpf(0))
 
             return heaviside
+        own = getattr(type(e), "_mpmath", None)  # gradcli's own sympy functions (ops.py)
+        if own is not None:
+            args = [build(a) for a in e.args]
+            return lambda v: own(mp, *[a(v) for a in args])
         fn = getattr(mp, type(e).__name__, None)
         if isinstance(e, sp.Function) and fn is not None:
             args = [build(a) for a in e.args]
