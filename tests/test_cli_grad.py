@@ -51,7 +51,8 @@ def test_cli_grad_json_schema(cli):
     r = cli("grad", "x**2 * sin(y)", "--at", "x=1.5", "--at", "y=0.3", "--json")
     assert r.code == 0 and r.stderr == ""
     data = r.json()
-    assert set(data) == {"expression", "point", "value", "gradient", "symbolic"}
+    assert set(data) == {"expression", "point", "value", "gradient", "symbolic", "mode"}
+    assert data["mode"] == "reverse"
     assert data["point"] == {"x": 1.5, "y": 0.3}
     assert data["value"] == pytest.approx(1.5**2 * math.sin(0.3), rel=1e-15)
     assert data["gradient"]["x"] == pytest.approx(2 * 1.5 * math.sin(0.3), rel=1e-15)
@@ -272,3 +273,51 @@ def test_cli_long_variable_lists_are_shortened(cli):
     assert r.code == 2
     assert "and 1,994 more" in r.stderr
     assert len(r.stderr) < 300
+
+
+def test_cli_grad_several_outputs_give_the_jacobian_both_modes(cli):
+    # x*y; x + y**2; atan2(y, x) at (1, 2), against sympy's Jacobian at 50 digits
+    import sympy as sp
+
+    x, y = sp.symbols("x y", real=True)
+    outs = [x * y, x + y**2, sp.atan2(y, x)]
+    want = [[float(sp.diff(o, v).subs({x: 1, y: 2}).evalf(50)) for v in (x, y)] for o in outs]
+    for mode, passes in (("reverse", 3), ("forward", 2)):
+        r = cli("grad", "x*y; x + y**2; atan2(y, x)", "--at", "x=1,y=2", "--mode", mode, "--json")
+        assert r.code == 0, r.stderr
+        data = r.json()
+        assert set(data) >= {"expression", "point", "variables", "value", "jacobian", "mode"}
+        assert data["expression"] == ["x*y", "x + y**2", "atan2(y, x)"]
+        assert data["variables"] == ["x", "y"] and data["mode"] == mode
+        assert data["passes"] == passes
+        assert data["value"] == pytest.approx([2.0, 5.0, math.atan2(2, 1)], rel=1e-15)
+        for got, exact in zip(data["jacobian"], want):
+            assert got == pytest.approx(exact, rel=1e-15)
+    r = cli("grad", "x*y; x + y**2", "--at", "x=1,y=2")
+    assert r.code == 0
+    assert "Jacobian" in r.stdout and "2 backward passes, one per output" in r.stdout
+
+
+def test_cli_grad_forward_mode_says_how_many_passes(cli):
+    r = cli("grad", "x*y*z", "--at", "x=1,y=2,z=3", "--mode", "forward", "--json")
+    assert r.json()["gradient"] == {"x": 6.0, "y": 3.0, "z": 2.0}
+    r = cli("grad", "x*y*z", "--at", "x=1,y=2,z=3", "--mode", "forward")
+    assert "forward mode: 3 passes, one per input (reverse mode would take 1" in r.stdout
+    r = cli("grad", "x", "--at", "x=1", "--mode", "sideways")
+    assert r.code == 2 and "sideways" in r.stderr
+
+
+def test_cli_grad_warns_on_a_pole(cli):
+    r = cli("grad", "tan(x)", "--at", "x=pi/2")
+    assert r.code == 0
+    assert "sits next to a pole" in " ".join(r.stdout.split())
+    assert "pole" not in cli("grad", "tan(x)", "--at", "x=1").stdout
+
+
+def test_cli_grad_several_outputs_errors_point_into_the_whole_text(cli):
+    r = cli("grad", "x*y; x + sinn(y)", "--at", "x=1,y=2")
+    assert r.code == 2 and "unknown function 'sinn'" in r.stderr
+    _, excerpt, caret = r.stderr.splitlines()
+    assert excerpt.index("sinn") == caret.index("^")
+    r = cli("grad", "x; y", "--at", "x=1")
+    assert r.code == 2 and "no value given for variable 'y'" in r.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gradcli.engine import Value, apply
 from gradcli.errors import DomainError, PointError
@@ -27,6 +27,7 @@ class Evaluation:
     output: Value
     leaves: dict[str, Value]  # variable name -> its leaf node
     nodes: dict[int, Node]  # id(Value) -> the tree node it came from
+    warnings: list[str] = field(default_factory=list)  # e.g. a value sitting on a pole
 
     @property
     def value(self) -> float:
@@ -39,7 +40,11 @@ class Evaluation:
 
 def check_point(expression: Expression, point: Mapping[str, float]) -> dict[str, float]:
     """The point, ordered by the expression's variables; an error if it does not fit."""
-    names = expression.variables
+    return check_names(expression.variables, point)
+
+
+def check_names(names: Sequence[str], point: Mapping[str, float]) -> dict[str, float]:
+    """The point, ordered by ``names`` (variables); an error if it does not fit them."""
     missing = [n for n in names if n not in point]
     extra = [n for n in point if n not in names]
     constants = [n for n in extra if n in CONSTANTS]
@@ -79,11 +84,23 @@ def snippet(expression: Expression, node: Node, limit: int = 60) -> str:
     return clip(expression.text_of(node), limit, "...")
 
 
-def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
-    """Forward pass: the Value graph of ``expression`` at ``point`` (checked), then backward."""
+def build(
+    expression: Expression,
+    point: Mapping[str, float],
+    *,
+    leaves: Mapping[str, Value] | None = None,
+    backward: bool = True,
+) -> Evaluation:
+    """Forward pass: the Value graph of ``expression`` at ``point`` (checked), then backward.
+
+    ``leaves`` shares variables' leaf nodes between several expressions (the outputs of a
+    Jacobian); ``backward=False`` stops after the forward pass.
+    """
     point = check_point(expression, point)
-    leaves = {name: Value(point[name]) for name in expression.variables}
+    given = leaves or {}
+    leaves = {name: given.get(name) or Value(point[name]) for name in expression.variables}
     nodes: dict[int, Node] = {}
+    warnings: list[str] = []
 
     def visit(node: Node, args: list[Value]) -> Value:
         if node.kind == "var":
@@ -114,6 +131,9 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
                     + _argument_values(expression, node, args),
                     hint="pick another point",
                 )
+            pole = node.op.pole(*(a.data for a in args), *node.params) if node.op.pole else None
+            if pole:
+                warnings.append(f"{snippet(expression, node)}: {pole}")
             for local in v._local:
                 if not math.isfinite(local):
                     raise DomainError(
@@ -126,6 +146,8 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
         return v
 
     output = walk(expression.root, visit)
+    if not backward:
+        return Evaluation(expression, point, output, dict(leaves), nodes, warnings)
     output.backward()
     for name, leaf in leaves.items():
         if not math.isfinite(leaf.grad):
@@ -142,7 +164,7 @@ def build(expression: Expression, point: Mapping[str, float]) -> Evaluation:
                 hint="pick another point",
                 overflow=True,
             )
-    return Evaluation(expression, point, output, leaves, nodes)
+    return Evaluation(expression, point, output, dict(leaves), nodes, warnings)
 
 
 def _argument_values(expression: Expression, node: Node, args: list[Value]) -> str:

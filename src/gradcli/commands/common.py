@@ -19,7 +19,7 @@ import typer
 from gradcli.errors import ParseError, PointError
 from gradcli.examples import EXAMPLE_EXPR, EXAMPLE_POINT
 from gradcli.expr import Expression
-from gradcli.parse import MAX_LENGTH, parse
+from gradcli.parse import MAX_LENGTH, parse, parse_many
 
 EXPR_HELP = (
     "The expression, e.g. 'x**2 * sin(y)'. Use - to read it from standard input (for long "
@@ -76,6 +76,13 @@ def read_expression_text(expr: str | None) -> str | None:
 
 def load_problem(expr: str | None, at: Sequence[str] | None) -> Problem:
     """Parse EXPR (or take the built-in example) and the ``--at`` point."""
+    (problem,) = load_problems(expr, at, many=False)
+    return problem
+
+
+def load_problems(expr: str | None, at: Sequence[str] | None, many: bool = True) -> list[Problem]:
+    """EXPR as one expression, or (``many``) several separated by ``;`` (the outputs of a
+    Jacobian), each with the same ``--at`` point; the built-in example when EXPR is left out."""
     text = read_expression_text(expr)
     point = parse_point(at or [])
     if text is None:
@@ -85,8 +92,10 @@ def load_problem(expr: str | None, at: Sequence[str] | None) -> Problem:
                 hint='give the expression too, e.g. gradcli grad "x**2" --at x=3',
             )
         merged = {**EXAMPLE_POINT, **point}
-        return Problem(parse(EXAMPLE_EXPR), merged, builtin=True)
-    return Problem(parse(text), point)
+        return [Problem(parse(EXAMPLE_EXPR), merged, builtin=True)]
+    if many:
+        return [Problem(e, point) for e in parse_many(text)]
+    return [Problem(parse(text), point)]
 
 
 def parse_point(items: Sequence[str]) -> dict[str, float]:
