@@ -321,3 +321,39 @@ def test_cli_grad_several_outputs_errors_point_into_the_whole_text(cli):
     assert excerpt.index("sinn") == caret.index("^")
     r = cli("grad", "x; y", "--at", "x=1")
     assert r.code == 2 and "no value given for variable 'y'" in r.stderr
+
+
+def test_cli_ops_fits_a_narrow_terminal(cli, monkeypatch):
+    from gradcli.ops import OPS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    r = cli("ops")
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # one line for most ops: the long notes live in 'gradcli ops NAME'
+    assert len(lines) <= len(OPS) + 30
+    assert "gradcli ops NAME" in r.stdout
+
+
+def test_cli_ops_name_shows_one_op_in_full(cli):
+    r = cli("ops", "relu")
+    assert r.code == 0
+    assert "relu'(0) = 0" in r.stdout and "PyTorch" in r.stdout
+    assert "log" in cli("ops", "ln").stdout.split()[1]  # an alias finds its op
+    assert cli("ops", "**").stdout.split()[1] == "pow"
+    data = cli("ops", "softplus", "--json").json()
+    assert data["torch_differs"] is True and "threshold" in data["details"]
+    r = cli("ops", "sofplus")
+    assert r.code == 2 and "did you mean 'softplus'" in r.stderr
+
+
+def test_cli_ops_json_lists_every_field(cli):
+    from gradcli.ops import OPS
+
+    rows = cli("ops", "--json").json()["ops"]
+    assert [row["name"] for row in rows] == list(OPS)
+    for row in rows:
+        op = OPS[row["name"]]
+        assert row["aliases"] == list(op.aliases) and row["params"] == list(op.params)
+        assert row["samples"] == [list(s) for s in op.samples]
+        assert row["kinks"] == (op.kink is not None)

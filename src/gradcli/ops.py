@@ -132,6 +132,20 @@ class Op:
         template = self.rule[min(position, len(self.rule) - 1)]
         return template.format(**slots)
 
+    @property
+    def syntax(self) -> str:
+        """How expressions write it: ``u**n, u^n``, ``leaky_relu(u), leaky_relu(u, slope)``,
+        ``max(u_1, u_2, ...)``."""
+        form = self.form()
+        if self.arity < 0:
+            form = form.replace("u_2", "u_2, ...") if self.function else form + " + ..."
+        if self.symbols:
+            form += ", " + form.replace(self.symbol, self.symbols[0])
+        if self.defaults:
+            dropped = ", " + ", ".join(self.params[-len(self.defaults) :])
+            form = f"{form.replace(dropped, '')}, {form}"
+        return form
+
     def display_rule(self) -> str:
         """The derivative rule as one line of text, for ``gradcli ops``."""
         if self.arity < 0:
@@ -1060,6 +1074,15 @@ def infix_op(symbol: str, constant_right: bool) -> Op:
     if symbol in ("**", "^"):
         return OPS["pow" if constant_right else "powv"]
     return next(op for op in OPS.values() if op.symbol == symbol and op.name != "neg")
+
+
+def lookup(name: str) -> Op | None:
+    """The op called ``name``: its table name, what expressions call it, an alias, a symbol."""
+    if name in OPS:
+        return OPS[name]
+    if name in FUNCTIONS:
+        return FUNCTIONS[name][0]
+    return next((op for op in OPS.values() if op.symbol and name in (op.symbol, *op.symbols)), None)
 
 
 def at_kink(op: Op, args: tuple[float, ...]) -> str | None:
