@@ -142,3 +142,16 @@ def test_engine_repr_and_micrograd_attributes():
     b = a * 2
     assert repr(a) == "Value(data=1.0, grad=0.0)"
     assert a in b._prev and b._op == "mul"
+
+
+def test_engine_hot_path_nodes_match_init():
+    # a + b, -a and a.relu() build their nodes without calling __init__ (for speed): they must
+    # set exactly what __init__ sets, to the same kind of values
+    a, b = Value(2.0), Value(-3.0)
+    made = Value(1.0, (a, b), "mul", "", (-3.0, 2.0))
+    for node in (a * b, 2 * a, -a, a.relu(), a - 1):
+        for slot in Value.__slots__:
+            assert hasattr(node, slot) == hasattr(made, slot), slot
+        assert type(node._prev) is tuple and type(node._local) is tuple
+        assert node.label == "" and node._bw is None and node.grad == 0.0
+        assert node._id > b._id

@@ -42,18 +42,14 @@ Step = tuple["Value", Any, Sequence[Any] | None]
 #: local derivatives of a node in some number type (floats, Values, mpmath numbers)
 LocalFn = Callable[["Value"], Sequence[Any]]
 
-_ADD = OPS["add"]
-_SUB = OPS["sub"]
-_MUL = OPS["mul"]
 _DIV = OPS["div"]
-_NEG = OPS["neg"]
 _POW = OPS["pow"]
 _POWV = OPS["powv"]
-_ABS = OPS["abs"]
 
 # Creation order is a topological order (a node is always made after its inputs), so topo()
 # only has to collect the nodes and sort them by this stamp: no recursion, no visit stack.
 _stamp = count()
+_new = object.__new__
 _by_stamp = attrgetter("_id")
 
 
@@ -94,29 +90,6 @@ def _domain_error(op: Op, args: list[float], reason: str, overflow: bool = False
     )
 
 
-# The two shapes almost every node has, spelled out without star-arguments: this is the
-# engine's hot path (the MLP benchmark makes ~65,000 nodes per step). Same table, same rules;
-# ops with a domain check take the general path.
-def _apply1(op: Op, u: Value) -> Value:
-    a = u.data
-    try:
-        if op.check is None:
-            out = op.forward(a)
-            return Value(out, (u,), op.name, "", op.partials(out, a))
-    except (ValueError, ZeroDivisionError, OverflowError):
-        pass  # apply() says why
-    return apply(op, (u,))
-
-
-def _apply2(op: Op, u: Value, v: Value) -> Value:
-    if op.check is not None:
-        return apply(op, (u, v))
-    a = u.data
-    b = v.data
-    out = op.forward(a, b)  # add, sub, mul cannot raise: float overflow gives inf
-    return Value(out, (u, v), op.name, "", op.partials(out, a, b))
-
-
 class Value:
     """A scalar node in a computation graph: ``data``, ``grad``, and how it was made.
 
@@ -145,9 +118,17 @@ class Value:
         self._bw: Callable[[], None] | None = None  # a micrograd-style closure set by the user
         self._id = next(_stamp)
 
-    if TYPE_CHECKING:  # the op table's functions, attached below: v.exp(), v.gelu(), ...
+    if TYPE_CHECKING:  # attached below from the op table: a + b, v.exp(), v.gelu(), ...
 
         def __getattr__(self, name: str) -> Callable[..., Value]: ...
+        def __add__(self, other: Operand) -> Value: ...
+        def __radd__(self, other: Operand) -> Value: ...
+        def __sub__(self, other: Operand) -> Value: ...
+        def __rsub__(self, other: Operand) -> Value: ...
+        def __mul__(self, other: Operand) -> Value: ...
+        def __rmul__(self, other: Operand) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def __abs__(self) -> Value: ...
 
     # ---- micrograd's _backward -----------------------------------------------------------------
     @property
@@ -168,38 +149,13 @@ class Value:
             child.grad += local * g
 
     # ---- arithmetic ---------------------------------------------------------------------------
-    def __add__(self, other: Operand) -> Value:
-        if not isinstance(other, Value):
-            other = _lift(other)
-        return _apply2(_ADD, self, other)
-
-    def __radd__(self, other: Operand) -> Value:  # other + self (also what sum() calls first)
-        return _apply2(_ADD, _lift(other), self)
-
-    def __sub__(self, other: Operand) -> Value:
-        if not isinstance(other, Value):
-            other = _lift(other)
-        return _apply2(_SUB, self, other)
-
-    def __rsub__(self, other: Operand) -> Value:
-        return _apply2(_SUB, _lift(other), self)
-
-    def __mul__(self, other: Operand) -> Value:
-        if not isinstance(other, Value):
-            other = _lift(other)
-        return _apply2(_MUL, self, other)
-
-    def __rmul__(self, other: Operand) -> Value:
-        return _apply2(_MUL, _lift(other), self)
+    # + - * come from _binary (below), with numbers on either side: sum() calls 0 + a first.
 
     def __truediv__(self, other: Operand) -> Value:
         return apply(_DIV, (self, _lift(other)))
 
     def __rtruediv__(self, other: Operand) -> Value:
         return apply(_DIV, (_lift(other), self))
-
-    def __neg__(self) -> Value:
-        return _apply1(_NEG, self)
 
     def __pos__(self) -> Value:
         return self
@@ -212,9 +168,6 @@ class Value:
 
     def __rpow__(self, other: Number) -> Value:  # number ** self
         return apply(_POWV, (_lift(other), self))
-
-    def __abs__(self) -> Value:
-        return _apply1(_ABS, self)
 
     # ---- reverse mode -------------------------------------------------------------------------
     def topo(self) -> list[Value]:
@@ -246,15 +199,98 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
 
+def _binary(op: Op, reflected: bool) -> Callable[[Value, Operand], Value]:
+    """``a <op> b`` (or, ``reflected``, ``b <op> a`` for ``number <op> a``): the engine's hot
+    path, so the table's forward and partials are called right here, without star-arguments.
+    Only ops without a domain check (add, sub, mul) take it."""
+    assert op.check is None
+    name = op.name
+    forward = op.forward
+    partials = op.partials
+
+    if reflected:
+
+        def rmethod(self: Value, other: Operand) -> Value:
+            u = other if isinstance(other, Value) else _lift(other)
+            a = u.data
+            b = self.data
+            n = _new(Value)  # as in method() below
+            n.data = out = forward(a, b)
+            n.grad = 0.0
+            n._prev = (u, self)
+            n._op = name
+            n._local = partials(out, a, b)
+            n.label = ""
+            n._bw = None
+            n._id = next(_stamp)
+            return n
+
+        return rmethod
+
+    def method(self: Value, other: Operand) -> Value:
+        v = other if isinstance(other, Value) else _lift(other)
+        a = self.data
+        b = v.data
+        # Value(out, (self, v), name, "", locals) written out: the __init__ call is a tenth of
+        # the cost of making a node (test_engine_hot_path_nodes_match_init guards the copy)
+        n = _new(Value)
+        n.data = out = forward(a, b)  # add, sub, mul cannot raise: float overflow gives inf
+        n.grad = 0.0
+        n._prev = (self, v)
+        n._op = name
+        n._local = partials(out, a, b)
+        n.label = ""
+        n._bw = None
+        n._id = next(_stamp)
+        return n
+
+    return method
+
+
+for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul")):
+    setattr(Value, f"__{_dunder}__", _binary(OPS[_name], reflected=False))
+    setattr(Value, f"__r{_dunder}__", _binary(OPS[_name], reflected=True))
+
+
+def _unary(op: Op) -> Callable[[Value], Value]:
+    """``op(a)`` for an op of one input: a hot path too (relu, tanh), so the table's forward and
+    partials are called right here; an op with a domain check goes through :func:`apply`."""
+    if op.check is not None:
+        return lambda self: apply(op, (self,))
+    name = op.name
+    forward = op.forward
+    partials = op.partials
+
+    def unary(self: Value) -> Value:
+        a = self.data
+        try:
+            out = forward(a)
+            local = partials(out, a)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return apply(op, (self,))  # which says why
+        n = _new(Value)  # Value(out, (self,), name, "", local) written out, as in _binary
+        n.data = out
+        n.grad = 0.0
+        n._prev = (self,)
+        n._op = name
+        n._local = local
+        n.label = ""
+        n._bw = None
+        n._id = next(_stamp)
+        return n
+
+    return unary
+
+
+setattr(Value, "__neg__", _unary(OPS["neg"]))  # noqa: B010  (-a, from the table)
+setattr(Value, "__abs__", _unary(OPS["abs"]))  # noqa: B010  (abs(a))
+
+
 def _method(op: Op) -> Callable[..., Value]:
     """``Value.<name>``: the op table's function applied to this Value (further inputs and the
     op's constant parameters, with their defaults, follow as arguments)."""
     if op.arity == 1 and not op.params:
-
-        def unary(self: Value) -> Value:
-            return _apply1(op, self)
-
-        method = unary
+        method = _unary(op)
     else:
 
         def general(self: Value, *args: Operand) -> Value:

@@ -32,7 +32,7 @@ from typing import Any, TypedDict
 Fn = Callable[..., Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op:
     """One operation. ``partials(out, *args)`` returns one local derivative per input."""
 
