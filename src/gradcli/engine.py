@@ -466,26 +466,34 @@ def jvp(
 
     One pass gives d output / d input_j for every output when ``tangents`` is the j-th unit
     vector: a column of the Jacobian (reverse mode gives a row per pass). Returns a float, or a
-    list of floats for a list of outputs.
+    list of floats for a list of outputs. Like :func:`grad`, it leaves ``.grad`` as it was (the
+    tangents live there while the pass runs).
     """
-    many = not isinstance(outputs, Value)
     outs: list[Value] = [outputs] if isinstance(outputs, Value) else list(outputs)
-    tangent: dict[int, float] = {id(x): float(t) for x, t in zip(inputs, tangents, strict=True)}
-    for node in _topo(outs):
-        key = id(node)
-        if not node._prev or key in tangent:
-            continue
-        if node._bw is not None:
-            raise DomainError(
-                f"forward mode cannot see through a user-defined _backward closure (op "
-                f"{node._op!r})",
-                hint="build the node from gradcli's own operations",
-            )
-        total = 0.0
-        for child, local in zip(node._prev, node._local):
-            t = tangent.get(id(child))
-            if t:
-                total += local * t
-        tangent[key] = total
-    found = [tangent.get(id(o), 0.0) for o in outs]
-    return found if many else found[0]
+    order = _topo(outs)
+    saved = [n.grad for n in order]
+    seeded = {id(x) for x in inputs if x._prev}  # inner nodes given a tangent of their own
+    try:
+        for node in order:
+            node.grad = 0.0
+        for x, t in zip(inputs, tangents, strict=True):
+            x.grad = float(t)
+        for node in order:
+            prev = node._prev
+            if not prev or (seeded and id(node) in seeded):
+                continue
+            if node._bw is not None:
+                raise DomainError(
+                    f"forward mode cannot see through a user-defined _backward closure (op "
+                    f"{node._op!r})",
+                    hint="build the node from gradcli's own operations",
+                )
+            total = 0.0
+            for child, local in zip(prev, node._local):
+                total += local * child.grad
+            node.grad = total
+        found = [float(o.grad) for o in outs]
+    finally:
+        for node, g in zip(order, saved):
+            node.grad = g
+    return found if not isinstance(outputs, Value) else found[0]
