@@ -52,17 +52,19 @@ def render_grad(report: GradReport, note: str | None = None, width_limit: int = 
 def render_jacobian(report: JacobianReport) -> Any:
     """One row per output: its value and its partial derivatives, then how they were computed
     and how far sympy's exact Jacobian is from them."""
-    rows = [("expressions", escape(f"{len(report.expressions)} outputs, separated by ';'"))]
+    rows = [
+        (f"output {i + 1}", escape(clip(e.display, 2000))) for i, e in enumerate(report.expressions)
+    ]
     rows.append(("point", escape(point_text(report.point)) or "(no variables)"))
     parts: list[Any] = [header(rows)]
     t = table(
-        "<output",
+        "output",
         "value",
-        *(f"∂/∂{v}" for v in report.variables),
+        *(f"∂/∂{escape(v)}" for v in report.variables),
         title="Jacobian (one row per output, one column per variable)",
     )
-    for i, (e, value, row) in enumerate(zip(report.expressions, report.values, report.jacobian)):
-        t.add_row(escape(f"{i + 1}: {clip(e.display, 40)}"), num(value), *(num(x) for x in row))
+    for i, (value, row) in enumerate(zip(report.values, report.jacobian)):
+        t.add_row(str(i + 1), num(value), *(num(x) for x in row))
     parts.append(t)
     parts.append(
         f"[dim]{escape(passes_note(report.mode, len(report.expressions), len(report.variables)))}"
