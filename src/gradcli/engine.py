@@ -208,25 +208,6 @@ def _binary(op: Op, reflected: bool) -> Callable[[Value, Operand], Value]:
     forward = op.forward
     partials = op.partials
 
-    if reflected:
-
-        def rmethod(self: Value, other: Operand) -> Value:
-            u = other if isinstance(other, Value) else _lift(other)
-            a = u.data
-            b = self.data
-            n = _new(Value)  # as in method() below
-            n.data = out = forward(a, b)
-            n.grad = 0.0
-            n._prev = (u, self)
-            n._op = name
-            n._local = partials(out, a, b)
-            n.label = ""
-            n._bw = None
-            n._id = next(_stamp)
-            return n
-
-        return rmethod
-
     def method(self: Value, other: Operand) -> Value:
         v = other if isinstance(other, Value) else _lift(other)
         a = self.data
@@ -244,7 +225,13 @@ def _binary(op: Op, reflected: bool) -> Callable[[Value, Operand], Value]:
         n._id = next(_stamp)
         return n
 
-    return method
+    if not reflected:
+        return method
+
+    def rmethod(self: Value, other: Operand) -> Value:  # number <op> self
+        return method(other if isinstance(other, Value) else _lift(other), self)
+
+    return rmethod
 
 
 for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul")):
