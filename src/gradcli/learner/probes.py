@@ -14,7 +14,7 @@ from typing import Any
 
 from gradcli.learner.programs import FD_FUNCTIONS, PROGRAMS, Program
 
-Phase = Callable[[str], None]
+Phase = Callable[..., None]  # phase(name, **what is known so far)
 
 #: the grads given to the inputs before a node's ``_backward`` runs (a ``=`` where ``+=``
 #: belongs shows; zeroed inputs would hide it), and the out.grad it is handed (not 1, so a rule
@@ -126,7 +126,7 @@ def run_program(
     if mode == "forward":
         return result
     if mode == "backward":
-        _call_backward(out, phase)
+        _call_backward(out, phase, data=result["data"])
         result["out_grad"] = grad_of(out, "the output")
         result["grads"] = [grad_of(v, n) for v, n in zip(leaves, prog.leaves)]
         return result
@@ -142,10 +142,10 @@ def run_program(
     raise ValueError(f"unknown mode {mode!r}")
 
 
-def _call_backward(out: Any, phase: Phase) -> None:
+def _call_backward(out: Any, phase: Phase, **known: Any) -> None:
     if not callable(getattr(out, "backward", None)):
         raise ProbeError("the output has no backward() method")
-    phase("backward")
+    phase("backward", **known)
     out.backward()
 
 
@@ -155,8 +155,9 @@ def _local(out: Any, leaves: list[Any], prog: Program, phase: Phase) -> dict[str
     The inputs hold non-zero grads first and the output is handed ``UPSTREAM``; what each input
     gained is what the learner's local rules passed down.
     """
+    nodes = describe(out, leaves)
     if not callable(getattr(out, "_backward", None)):
-        return {"has_backward": False, "nodes": describe(out, leaves)}
+        return {"has_backward": False, "nodes": nodes}
     order = topo(out) if has_graph(out) else [out]
     leaf_ids = {id(v) for v in leaves}
     if id(out) in leaf_ids:
@@ -168,7 +169,7 @@ def _local(out: Any, leaves: list[Any], prog: Program, phase: Phase) -> dict[str
         if id(node) not in leaf_ids:
             node.grad = 0.0
     out.grad = UPSTREAM
-    phase("_backward")
+    phase("_backward", data=data_of(out, prog.name), nodes=nodes)
     for node in reversed(order):
         step = getattr(node, "_backward", None)
         if callable(step):
@@ -177,7 +178,7 @@ def _local(out: Any, leaves: list[Any], prog: Program, phase: Phase) -> dict[str
         "has_backward": True,
         "pre": pre,
         "final": [grad_of(v, n) for v, n in zip(leaves, prog.leaves)],
-        "nodes": describe(out, leaves),
+        "nodes": nodes,
     }
 
 

@@ -47,6 +47,7 @@ class Outcome:
     phase: str = ""
     printed: int = 0
     part: str = ""  # not_run: the part that hung or crashed earlier ("backward", "forward:mul")
+    known: dict[str, Any] = field(default_factory=dict)  # what the child said before it failed
 
     @property
     def ok(self) -> bool:
@@ -260,26 +261,28 @@ class Session:
         self.next_id += 1
         rid = self.next_id
         phase = ""
+        known: dict[str, Any] = {}
         if not child.send({"id": rid, **request}):
-            return self._died(child, phase, parts, label)
+            return self._died(child, phase, parts, label, known)
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 msg = child.get(deadline)
             except TimeoutError:
-                return self._hung(child, phase, parts, label)
+                return self._hung(child, phase, parts, label, known)
             if msg is None or "bad" in msg:
-                return self._died(child, phase, parts, label)
+                return self._died(child, phase, parts, label, known)
             if msg.get("id") != rid:
                 continue
             if "phase" in msg:
                 phase = msg["phase"]
+                known.update(msg.get("known", {}))
                 continue
             printed = int(msg.get("printed", 0))
             self.printed += printed
             if "ok" in msg:
-                return Outcome("ok", result=msg["ok"], phase=phase, printed=printed)
-            return Outcome("error", error=msg["error"], phase=phase, printed=printed)
+                return Outcome("ok", result=msg["ok"], phase=phase, printed=printed, known=known)
+            return Outcome("error", error=msg["error"], phase=phase, printed=printed, known=known)
 
     def _stop(self, phase: str, parts: Mapping[str, str] | None, why: str) -> None:
         part = (parts or {}).get(phase) or (parts or {}).get("*")
@@ -287,7 +290,12 @@ class Session:
             self.stopped.setdefault(part, why)
 
     def _hung(
-        self, child: _Child, phase: str, parts: Mapping[str, str] | None, label: str
+        self,
+        child: _Child,
+        phase: str,
+        parts: Mapping[str, str] | None,
+        label: str,
+        known: dict[str, Any],
     ) -> Outcome:
         child.kill()
         self.child = None
@@ -300,10 +308,15 @@ class Session:
                 f"not run: {self.hangs} checks ran out of time, so gradcli stopped running "
                 "this file"
             )
-        return Outcome("timeout", reason=reason, phase=phase)
+        return Outcome("timeout", reason=reason, phase=phase, known=known)
 
     def _died(
-        self, child: _Child, phase: str, parts: Mapping[str, str] | None, label: str
+        self,
+        child: _Child,
+        phase: str,
+        parts: Mapping[str, str] | None,
+        label: str,
+        known: dict[str, Any],
     ) -> Outcome:
         code = child.exit_code()
         child.kill()
@@ -311,7 +324,7 @@ class Session:
         what = _PHASE_WORDS.get(phase, "your code")
         reason = f"{describe_exit(code)} while {what} ran"
         self._stop(phase, parts, f"not run: {reason} in an earlier check ({label})")
-        return Outcome("crash", reason=reason, phase=phase)
+        return Outcome("crash", reason=reason, phase=phase, known=known)
 
 
 _PHASE_WORDS = {

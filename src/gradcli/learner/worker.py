@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import linecache
 import os
 import sys
 import traceback
@@ -83,8 +84,12 @@ class Worker:
         self.out.write(json.dumps(msg) + "\n")
         self.out.flush()
 
-    def phase(self, name: str) -> None:
-        self.send({"id": self.request, "phase": name})
+    def phase(self, name: str, **known: Any) -> None:
+        """Tell the parent what runs now, and what is known so far (kept if it fails)."""
+        msg: dict[str, Any] = {"id": self.request, "phase": name}
+        if known:
+            msg["known"] = known
+        self.send(msg)
 
     # ---- loading -------------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
@@ -184,6 +189,26 @@ class Worker:
         return {"printed": count, "output": text[-400:]} if count else {}
 
     # ---- errors --------------------------------------------------------------------------------
+    def frames(self, exc: BaseException) -> list[traceback.FrameSummary]:
+        """The traceback's frames in the learner's files: the first six and the last six of a
+        deep recursion (their source lines are read for those only)."""
+        mine: dict[str, bool] = {}
+        picked = []
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            name = frame.f_code.co_filename
+            if name not in mine:
+                mine[name] = self.mine(name)
+            if mine[name]:
+                picked.append((name, lineno, frame.f_code.co_name))
+        if len(picked) > 12:
+            picked = picked[:6] + picked[-6:]
+        return [
+            traceback.FrameSummary(
+                _display(name), lineno, fn, line=linecache.getline(name, lineno).strip()
+            )
+            for name, lineno, fn in picked
+        ]
+
     def mine(self, filename: str) -> bool:
         """Is this frame the learner's code (their file, or another file beside it)?"""
         try:
@@ -193,12 +218,10 @@ class Worker:
 
     def describe(self, exc: BaseException) -> dict[str, Any]:
         """The exception as the learner should see it: only the frames of their own files."""
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if self.mine(f.filename)]
+        frames = self.frames(exc)
         text = ""
         if frames:
-            text = "Traceback (most recent call last):\n" + "".join(
-                traceback.format_list(_shown(frames))
-            )
+            text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
         if isinstance(exc, SyntaxError) and exc.filename and self.mine(exc.filename):
             exc.filename = _display(exc.filename)
         text += "".join(traceback.format_exception_only(type(exc), exc))
@@ -228,15 +251,6 @@ class Worker:
         if isinstance(exc, SystemExit):
             info["exit_code"] = exc.code if isinstance(exc.code, int) else str(exc.code)
         return info
-
-
-def _shown(frames: list[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
-    out = []
-    for f in frames:
-        out.append(traceback.FrameSummary(_display(f.filename), f.lineno, f.name, line=f.line))
-    if len(out) > 12:  # a recursion: the first and the last frames tell the story
-        out = out[:6] + out[-6:]
-    return out
 
 
 def _display(filename: str) -> str:
