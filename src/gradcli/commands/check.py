@@ -6,7 +6,6 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -183,7 +182,3 @@ def _watch(
     except KeyboardInterrupt:
         sys.stdout.write("\n")
     return status
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover
-    pass

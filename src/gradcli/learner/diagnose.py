@@ -575,6 +575,16 @@ def where_text(err: dict[str, Any]) -> str:
     return f" ({w['file']}, line {w['line']}{fn}{code})"
 
 
+def todo_what(err: dict[str, Any]) -> str:
+    """``gradf (gradient.py, line 28)``: what is still to write, and where."""
+    w = err.get("where")
+    if not w:
+        return "the rest"
+    fn = w.get("function") or ""
+    who = f"{fn} " if fn and fn != "<module>" else ""
+    return f"{who}({w['file']}, line {w['line']})"
+
+
 def todo_text(err: dict[str, Any]) -> str:
     """``gradf (gradient.py, line 28) raises NotImplementedError``."""
     w = err.get("where")
@@ -667,18 +677,23 @@ def fd_hint(
             continue
         theirs = [fn(f, x, h) for h in hs]
         if all(fd_close(g, t, f, x, h) for g, t, h in zip(got, theirs, hs)):
-            kind = other if other != "symmetric with step h/2" else "symmetric"
-            extra = ""
             if other == "symmetric with step h/2":
-                extra = (
-                    f": it computes {FD_TEXT[other]}, a symmetric difference with step h/2; "
-                    f"the exercise's is {FD_TEXT[formula]}"
+                return (
+                    f"{fname} uses the wrong step: it computes {FD_TEXT[other]}, a symmetric "
+                    f"difference with step h/2; the exercise's is {FD_TEXT[formula]}"
                 )
-            else:
-                extra = f": it computes {FD_TEXT[other]}; the exercise's is {FD_TEXT[formula]}"
-            if kind == formula.split()[0]:
-                return f"{fname} uses the wrong step{extra}"
-            return f"{fname} behaves like a {kind} difference, not a {formula} one{extra}"
+            return (
+                f"{fname} behaves like a {other} difference, not a {formula} one: it computes "
+                f"{FD_TEXT[other]}; the exercise's is {FD_TEXT[formula]}"
+            )
+        for factor, how in ((2.0, "twice"), (0.5, "half")):
+            if other != "symmetric with step h/2" and all(
+                close(g, factor * t, 1e-6) for g, t in zip(got, theirs)
+            ):
+                return (
+                    f"{fname} gives {how} the {other} difference {FD_TEXT[other]} at every h: "
+                    f"check the denominator; the exercise's is {FD_TEXT[formula]}"
+                )
     ratios = [g / w if w else math.nan for g, w in zip(got, want)]
     if all(close(r, 2.0, 1e-6) for r in ratios):
         return f"{fname} is off by a factor of 2 at every h: check the denominator" + (

@@ -35,9 +35,9 @@ EXERCISES = [
 #: the rows of ``gradcli check DIR``: (exercises, title, file)
 EXERCISE_FILES = [
     ("1", "gradient by hand", "gradient.py"),
-    ("2-3", "forward and symmetric differences", "derivatives.py"),
-    ("4, 6", "Value with backward (+ PyTorch)", "value.py"),
-    ("5, 6", "softmax and NLL (+ PyTorch)", "softmax.py"),
+    ("2, 3", "finite differences", "derivatives.py"),
+    ("4, 6", "Value and backward", "value.py"),
+    ("5, 6", "softmax and NLL", "softmax.py"),
 ]
 
 STARTER_FILES = ("gradient.py", "derivatives.py", "value.py", "softmax.py", "README.md")

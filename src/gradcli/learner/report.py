@@ -31,6 +31,7 @@ class Check:
     blame: str | None = None
     traceback: str = ""
     file: str | None = None
+    todo: str = ""  # what is not written yet, and where: "gradf (gradient.py, line 28)"
 
     @property
     def passed(self) -> bool:
@@ -110,8 +111,8 @@ class FileReport:
             return "todo"
         return "done"
 
-    def first_hint(self) -> str:
-        """The next thing to do, in one line."""
+    def first_hint(self, short: bool = False) -> str:
+        """The next thing to do, in one line (``short``: for the progress table)."""
         if self.load_error is not None:
             return self.load_error
         for c in self.checks:
@@ -122,7 +123,7 @@ class FileReport:
                 return c.hint or f"{c.name}: {c.message}"
         for c in self.checks:
             if c.status == "todo":
-                return c.message
+                return f"write {c.todo}" if short and c.todo else c.message
         return "all checks pass"
 
     def to_json(self) -> dict[str, Any]:
@@ -152,7 +153,7 @@ class ExerciseRow:
     def next_hint(self) -> str:
         if self.report is None:
             return f"create {self.file} (gradcli exercises new DIR writes a starter)"
-        return self.report.first_hint()
+        return self.report.first_hint(short=True)
 
 
 @dataclass
@@ -194,7 +195,7 @@ class FolderReport:
             "directory": self.directory,
             "exercises": [
                 {
-                    "exercise": r.exercise,
+                    "exercise": f"{r.number} {r.exercise}",
                     "file": r.file,
                     "status": r.status,
                     "passed": r.report.passed if r.report else 0,

@@ -610,6 +610,7 @@ def outcome_check(
                 message=f"not written yet: {dg.todo_text(err)}",
                 blame=op,
                 traceback=err.get("traceback", ""),
+                todo=dg.todo_what(err),
             )
         text = dg.error_text(err)
         return Check(

@@ -152,31 +152,29 @@ def _tally(report: FileReport) -> str:
 def render_folder(report: FolderReport, verbose: bool = False) -> Any:
     """The progress table, then what to fix in each file that is wrong."""
     parts: list[Any] = [header([("folder", escape(report.directory))])]
-    t = table("<exercise", "<file", "<status", "passed", "failed", "<next", title="progress")
+    t = table("<exercise", "<file", "<status", "passed", "<next", title="progress")
     for row in report.rows:
         rep = row.report
         t.add_row(
-            escape(f"{row.number}. {row.exercise}"),
+            escape(f"{row.number} {row.exercise}"),
             escape(row.file),
             _STATUS[row.status],
-            str(rep.passed) if rep else "—",
-            str(rep.failed) if rep else "—",
+            f"{rep.passed}/{rep.passed + rep.failed}" if rep else "—",
             escape(row.next_hint()),
         )
     parts.append(t)
-    for rep in report.reports:
-        if rep.status == "wrong":
-            fix = _to_fix(rep)
-            if fix:
-                parts.append(f"[bold]{escape(rep.file)}[/bold]")
-                parts.extend(fix)
-            if verbose:
-                parts.append(render_file(rep, verbose))
+    if verbose:
+        for rep in report.reports:
+            parts.append(render_file(rep, verbose))
     done = sum(r.status == "done" for r in report.rows)
     parts.append(
         f"[bold]{done} of {len(report.rows)} done[/bold]"
         + (f", {report.todo} to do" if report.todo else "")
-        + (" — run gradcli check FILE for a file's details" if done < len(report.rows) else "")
+        + (" (gradcli check FILE shows a file's details)" if done < len(report.rows) else "")
+    )
+    parts.append(
+        "[dim]Exercise 6, the PyTorch check, is part of value.py and softmax.py when torch is "
+        "installed.[/dim]"
     )
     return Group(*parts)
 
