@@ -192,3 +192,65 @@ def test_runner_leaves_no_child_behind(tmp_path):
     s.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA is Linux's")
+def test_runner_runaway_memory_is_that_checks_failure(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADCLI_CHECK_MEMORY_MB", "200")
+    grow = "        grow = []\n        while True:\n            grow.append(bytearray(1 << 20))\n"
+    path = lecture_with(tmp_path, "    def log(self):\n", "    def log(self):\n" + grow)
+    report = check(path)
+    log = next(c for c in report.checks if c.op == "log" and not c.passed)
+    assert "MemoryError" in log.message and "out of memory" in (log.hint or "")
+    assert any(c.passed and c.op == "exp" for c in report.checks)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX parent ids")
+def test_runner_child_ends_when_gradcli_is_killed(tmp_path):
+    import os
+    import subprocess
+
+    path = tmp_path / "fns.py"
+    path.write_text("def forward_difference(f, x, h):\n    while True:\n        pass\n")
+    script = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from gradcli.learner.runner import _Child\n"
+        f"c = _Child(Path({str(path)!r}), None)\n"
+        "c.get(time.monotonic() + 30)\n"
+        "c.send({'id': 1, 'kind': 'fd', 'name': 'forward_difference', 'f': 'sin', 'x': 0.7,"
+        " 'hs': [0.1]})\n"
+        "print(c.proc.pid, flush=True)\n"
+        "time.sleep(0.3)\n"
+        "os._exit(0)  # gradcli killed mid-check: nobody stops the child's endless loop\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    pytest.fail("the orphaned child kept running")
+
+
+def test_runner_value_that_needs_more_arguments_is_one_root_cause(tmp_path):
+    path = lecture_with(
+        tmp_path,
+        'def __init__(self, data, _children=(), _op="", label=""):',
+        'def __init__(self, data, _children, _op="", label=""):',
+    )
+    report = check(path)
+    assert report.root_causes == ["Value"]
+    assert "give the constructor's other arguments defaults" in (
+        next(c.hint for c in report.checks if c.status == "fail") or ""
+    )

@@ -136,8 +136,9 @@ def check_folder(
         path = directory / fname
         report = None
         if path.is_file():
+            name = class_name if fname == "value.py" else None  # --class is value.py's
             try:
-                report = check_file(path, timeout, class_name, use_torch, refs, display=fname)
+                report = check_file(path, timeout, name, use_torch, refs, display=fname)
             except NothingToCheck as exc:
                 report = FileReport(fname, load_error=exc.message)
         rows.append(ExerciseRow(number, title, fname, report))

@@ -641,6 +641,10 @@ def exception_hint(err: dict[str, Any], context: str, prog: Program | None = Non
         return f"{context}: the recursion never ends"
     if kind == "SystemExit":
         return f"{context}: do not call sys.exit() in the code gradcli checks"
+    if kind == "TypeError" and ("positional argument" in msg or "keyword argument" in msg):
+        return f"{context}: {msg}: check the arguments it takes"
+    if kind == "MemoryError":
+        return f"{context}: it ran out of memory (a list that grows without end?)"
     if kind in ("OverflowError",) or "math range error" in msg:
         return f"{context}: a number got too large for a float"
     return None

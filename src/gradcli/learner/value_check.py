@@ -613,6 +613,14 @@ def outcome_check(
                 todo=dg.todo_what(err),
             )
         text = dg.error_text(err)
+        hint = dg.exception_hint(err, name, prog) or f"{name}: {text}"
+        blame = op or target
+        if o.phase == "construct":  # Value(2.0) itself fails: every check would say so
+            blame = "Value"
+            hint = (
+                f"Value(2.0) {text}: gradcli makes each input as Value(number); give the "
+                "constructor's other arguments defaults, as micrograd does"
+            )
         return Check(
             target,
             op,
@@ -620,8 +628,8 @@ def outcome_check(
             "fail",
             want,
             message=text,
-            hint=dg.exception_hint(err, name, prog) or f"{name}: {text}",
-            blame=op or target,
+            hint=hint,
+            blame=blame,
             traceback=err.get("traceback", ""),
         )
     if o.status == "not_run":

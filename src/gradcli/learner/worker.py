@@ -30,6 +30,10 @@ from gradcli.learner.programs import FEATURES, FUNCTION_NAMES, UNARY_METHODS
 #: characters of the learner's printed output kept per request (the rest is counted)
 KEEP_PRINTED = 4000
 
+#: the child's memory limit in MiB (Linux): a runaway list becomes a MemoryError in that check,
+#: not a machine that swaps. ``GRADCLI_CHECK_MEMORY_MB`` changes it.
+MEMORY_MB = 4096
+
 
 class Sink(io.TextIOBase):
     """Where the learner's prints go: the first few thousand characters are kept, the rest
@@ -290,6 +294,39 @@ def _private_streams() -> tuple[TextIO, TextIO]:
     return proto_in, proto_out
 
 
+def _limit_memory() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import resource
+
+    try:
+        mb = int(os.environ.get("GRADCLI_CHECK_MEMORY_MB", MEMORY_MB))
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        want = mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or soft > want:
+            resource.setrlimit(resource.RLIMIT_DATA, (want, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _watch_parent() -> None:
+    """End this process when the parent is gone (killed, say), even in the middle of the
+    learner's endless loop: nobody is left to stop it."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     class_name = None
@@ -299,6 +336,9 @@ def main(argv: list[str] | None = None) -> None:
         del args[i : i + 2]
     path = Path(args[0]).resolve()
     proto_in, proto_out = _private_streams()
+    _limit_memory()
+    if os.name == "posix":
+        _watch_parent()
     sink = Sink()
     sys.stdout = sys.stderr = sink
     sys.stdin = io.StringIO("")
