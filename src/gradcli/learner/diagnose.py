@@ -449,8 +449,8 @@ def explain_full(
 ) -> str:
     """The hint for a gradient through backward() (seed 1)."""
     i = first_bad(got, want)
-    k = match(got, want, [[*cs, *generic_candidates(w)] for cs, w in zip(cands, want)])
     full = [[*cs, *generic_candidates(w)] for cs, w in zip(cands, want)]
+    k = match(got, want, full)
     head = f"{check}: expected {eq(rule, want[i])}, got "
     gi = got[i]
     if k is not None and gi is not None:

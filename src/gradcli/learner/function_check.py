@@ -28,14 +28,15 @@ from gradcli.learner.value_check import outcome_check
 
 
 def _call(session: Session, name: str, request: dict[str, Any], label: str) -> Outcome:
-    parts = {"construct": "construct", "call": f"fn:{name}", "backward": "backward"}
+    """Run one probe of the learner's function ``name``. A hang or a crash stops that function;
+    in the Value class's constructor or backward() (softmax and nll run them), it stops those,
+    unless the probe ran on gradcli's own Value."""
+    ours = request.get("value") == "gradcli"
+    parts = {"call": f"fn:{name}"}
     needs = [f"fn:{name}"]
-    if request["kind"] in ("softmax", "softmax_grad", "nll"):
-        needs.append("construct")
-    if request["kind"] in ("softmax_grad", "nll"):
-        needs.append("backward" if request.get("value") != "gradcli" else "fn:" + name)
-        if request.get("value") == "gradcli":
-            parts = {**parts, "backward": f"fn:{name}"}
+    if request["kind"] in ("softmax", "softmax_grad", "nll") and not ours:
+        parts.update(construct="construct", backward="backward")
+        needs += ["construct", "backward"] if request["kind"] != "softmax" else ["construct"]
     return session.call(request, needs, parts, label=label)
 
 
