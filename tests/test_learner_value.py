@@ -68,6 +68,16 @@ def test_check_stored_locals_iterative_value_passes():
     assert "no per-node _backward" in notes
 
 
+def test_check_gradcli_own_value_passes():
+    # gradcli's engine, checked as a learner's file: its nodes have micrograd's _backward, and
+    # a second backward() accumulates into the leaves as PyTorch's does
+    import gradcli.engine
+
+    report = check(Path(gradcli.engine.__file__))
+    assert failing(report) == []
+    assert any("_backward alone" in c.name for c in report.checks)
+
+
 def test_check_against_torch_says_so():
     pytest.importorskip("torch")
     report = check(LECTURE, use_torch=True)

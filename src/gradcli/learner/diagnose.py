@@ -81,22 +81,14 @@ def _const(c: float) -> str:
     return str(int(c)) if c == int(c) and abs(c) < 1e6 and "." not in repr(c)[:-2] else repr(c)
 
 
-def _subst(rule: str, names: tuple[str, str]) -> str:
-    rule = re.sub(r"\bu\b", names[0], rule)
-    rule = re.sub(r"\bv\b", names[1], rule)
-    return rule
-
-
 def rule_text(op: str, pos: int, names: tuple[str, str]) -> str:
-    """The right local derivative, written in the program's names: ``b``, ``1/b``,
-    ``2*a**1``."""
+    """The right local derivative, written in the program's names (the op table's rule text):
+    ``b``, ``1/b``, ``2*a**1``."""
     from gradcli.ops import OPS
 
     if op == "pow":
-        n = float(names[1])
-        return f"{_const(n)}*a**{_const(n - 1)}"
-    rules = OPS[op].rule
-    return _subst(rules[min(pos, len(rules) - 1)], names)
+        return OPS["pow"].rule_text(0, [names[0]], (names[1],))
+    return OPS[op].rule_text(pos, list(names))
 
 
 def _safe(fn: Callable[[], float]) -> float | None:
