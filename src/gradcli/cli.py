@@ -21,7 +21,17 @@ from typing import Any
 import typer
 
 from gradcli import __version__
-from gradcli.commands import common, compare, grad, graph, ops, softmax, verify_torch
+from gradcli.commands import (
+    check,
+    common,
+    compare,
+    exercises,
+    grad,
+    graph,
+    ops,
+    softmax,
+    verify_torch,
+)
 from gradcli.errors import ExitStatus, GradcliError
 from gradcli.render.console import write_err
 
@@ -56,6 +66,8 @@ COMMANDS: list[tuple[str, Callable[..., Any], str]] = [
     ("graph", graph.graph_command, graph.GRAPH_EPILOG),
     ("explain", graph.explain_command, graph.EXPLAIN_EPILOG),
     ("ops", ops.ops_command, ops.EPILOG),
+    ("check", check.check_command, check.EPILOG),
+    ("exercises", exercises.exercises_command, exercises.EPILOG),
 ]
 
 

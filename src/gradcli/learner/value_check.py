@@ -1,0 +1,690 @@
+"""Check a learner's ``Value`` class: each operation alone, then the structure of backward().
+
+The order follows the lecture. Each operation first, at several points: the forward value, the
+gradient of each input through the learner's ``backward()``, and (where nodes have micrograd's
+``_backward``) the node's own rule run alone with ``out.grad`` not 1 and the inputs' grads not 0.
+Then the traversal: a variable used twice, a diamond, a chain, the seed, a chain deeper than the
+recursion limit, composites, and what a second ``backward()`` does. Finally the root causes: a
+derived operation that fails only because a primitive it is built from fails (as the learner's
+own graph shows, or as the lecture builds it) is marked as a consequence of that primitive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradcli.learner import diagnose as dg
+from gradcli.learner.diagnose import num
+from gradcli.learner.expected import Ref, References, close
+from gradcli.learner.probes import UPSTREAM
+from gradcli.learner.programs import (
+    COMPOSITES,
+    CORE_OPS,
+    DEEP_CHAIN,
+    FEATURES,
+    LECTURE_PARTS,
+    OP_PROGRAMS,
+    REPEAT,
+    SEED,
+    STRUCTURE,
+    Program,
+)
+from gradcli.learner.report import Check
+from gradcli.learner.runner import Outcome, Session
+
+#: what the learner writes for each feature, for the messages
+SPELLING = {
+    "add": "__add__",
+    "radd": "__radd__",
+    "sub": "__sub__",
+    "rsub": "__rsub__",
+    "mul": "__mul__",
+    "rmul": "__rmul__",
+    "div": "__truediv__",
+    "rtruediv": "__rtruediv__",
+    "neg": "__neg__",
+    "pow": "__pow__",
+}
+
+_MISSING_OPTIONAL = {
+    "rsub": "no __rsub__: 1.5 - a raises TypeError (add def __rsub__(self, other): return "
+    "other + (-self))",
+    "rtruediv": "no __rtruediv__: 1.0 / a raises TypeError (add def __rtruediv__(self, other): "
+    "return other * self**-1)",
+}
+
+_REFLECTED_WHY = {
+    "radd": "1.5 + a and sum([...]) need __radd__ (Python calls it when the number is on the "
+    "left; sum() starts from 0): def __radd__(self, other): return self + other",
+    "rmul": "2.0 * a needs __rmul__ (Python calls it when the number is on the left): "
+    "def __rmul__(self, other): return self * other",
+}
+
+_LECTURE_FORM = {"sub": "a - b is a + (-b)", "neg": "-a is a * -1", "div": "a / b is a * b**-1"}
+
+
+@dataclass
+class ValueResult:
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class ValueChecker:
+    """Runs every check of one Value class through a :class:`Session`."""
+
+    def __init__(self, session: Session, info: dict[str, Any], refs: References) -> None:
+        self.session = session
+        self.refs = refs
+        self.name = info["name"]
+        self.features = set(info["features"]) | set(info["methods"])
+        self.result = ValueResult()
+        self.has_step: bool | None = None  # do the nodes have a callable _backward?
+        # each op's graphs as the learner builds them (one per program), for the root causes
+        self.graphs: dict[str, list[tuple[list[dict[str, Any]], tuple[float, ...]]]] = {}
+
+    # ---- running -------------------------------------------------------------------------------
+    def call(self, prog: Program, point: Sequence[float], mode: str) -> Outcome:
+        """Run ``prog`` in the child; a hang or crash is blamed on the phase it happened in."""
+        single = len(prog.uses) == 1
+        fwd = f"forward:{prog.uses[0]}" if single else f"program:{prog.key}"
+        step = f"_backward:{prog.uses[0]}" if single else f"_backward:program:{prog.key}"
+        needs = ["construct", *(f"forward:{u}" for u in prog.uses), f"program:{prog.key}"]
+        if mode in ("backward", "repeat", "trace"):
+            needs.append("backward")
+        if mode in ("local", "trace"):
+            needs += [f"_backward:{u}" for u in prog.uses]
+        parts = {
+            "construct": "construct",
+            "forward": fwd,
+            "backward": "backward",
+            "_backward": step,
+        }
+        request = {"kind": "program", "program": prog.key, "point": list(point), "mode": mode}
+        return self.session.call(request, needs, parts, label=prog.name)
+
+    def add(self, check: Check) -> Check:
+        self.result.checks.append(check)
+        return check
+
+    # ---- the whole class -----------------------------------------------------------------------
+    def run(self) -> ValueResult:
+        r = self.result
+        r.found.append(self.name)
+        for op in CORE_OPS:
+            if op in self.features:
+                r.found.append(f"{self.name}.{op}")
+            else:
+                spelled = f" ({SPELLING[op]})" if op in SPELLING else ""
+                r.skipped.append(f"{self.name}.{op}{spelled}")
+        for op in sorted(self.features - set(CORE_OPS) - set(FEATURES)):
+            r.found.append(f"{self.name}.{op}")
+        has_backward = "backward" in self.features
+        if has_backward:
+            r.found.append(f"{self.name}.backward")
+        else:
+            r.skipped.append(f"{self.name}.backward (without it only the values are checked)")
+        for prog in OP_PROGRAMS:
+            if prog.op in self.features:
+                self.check_op(prog, has_backward)
+        if has_backward:
+            for prog in STRUCTURE:
+                if self.can(prog):
+                    self.graph_check(prog)
+            if self.can(SEED):
+                self.seed_check()
+            if self.can(DEEP_CHAIN):
+                self.deep_check()
+            for prog in COMPOSITES:
+                if self.can(prog):
+                    self.graph_check(prog)
+            if self.can(REPEAT):
+                self.repeat_note()
+        if self.has_step is False:
+            r.notes.append(
+                "the nodes have no per-node _backward (micrograd's closures): each rule was "
+                "checked through backward() only"
+            )
+        self.find_root_causes()
+        return r
+
+    def can(self, prog: Program) -> bool:
+        return all(f in self.features for f in prog.needs)
+
+    # ---- one operation -------------------------------------------------------------------------
+    def check_op(self, prog: Program, has_backward: bool) -> None:
+        """One program of one op (``a * b``, ``2.0 * a``, ...) at each of its points."""
+        assert prog.op is not None
+        missing = [f for f in prog.needs if f not in self.features]
+        if missing:
+            self.missing_feature(prog, missing[0])
+            return
+        locals_ = []
+        fulls = []
+        for point in prog.points:
+            locals_.append(self.call(prog, point, "local"))
+            if has_backward:
+                fulls.append(self.call(prog, point, "backward"))
+        refs = [self.refs.program(prog, p) for p in prog.points]
+        for o, p in zip(locals_, prog.points):
+            nodes = o.result.get("nodes") or o.known.get("nodes")
+            if nodes:
+                self.graphs.setdefault(prog.op, []).append((nodes, tuple(p)))
+                break
+        self.add(self.forward_check(prog, locals_, refs))
+        for slot in dg.slots(prog):
+            leaf = prog.leaves.index(slot.name)
+            local = self.local_check(prog, slot, leaf, locals_, refs)
+            if has_backward:
+                self.add(self.full_check(prog, slot, leaf, fulls, refs, local))
+            if local is not None:
+                self.add(local)
+
+    def missing_feature(self, prog: Program, feat: str) -> None:
+        assert prog.op is not None
+        spelled = SPELLING.get(feat, feat)
+        if prog.optional:
+            self.result.notes.append(_MISSING_OPTIONAL.get(feat, f"no {spelled}"))
+            return
+        why = _REFLECTED_WHY.get(feat, f"{prog.name} needs {spelled}")
+        self.add(
+            Check(
+                "Value",
+                prog.op,
+                prog.name,
+                "fail",
+                message=f"the class has no {spelled}",
+                hint=f"{prog.name}: {why}",
+                blame=prog.op,
+            )
+        )
+
+    def forward_check(self, prog: Program, outs: list[Outcome], refs: list[Ref]) -> Check:
+        assert prog.op is not None
+        want = [r.data for r in refs]
+        # the value is known even when a later step (_backward) failed
+        bad = next((o for o in outs if "data" not in o.result and "data" not in o.known), None)
+        if bad is not None:
+            return outcome_check("Value", prog.op, prog.name, bad, want[0], prog)
+        got = [o.result.get("data", o.known.get("data")) for o in outs]
+        i = dg.first_bad(got, want)
+        check = Check("Value", prog.op, prog.name, "pass", want[i], got[i], blame=prog.op)
+        if all(close(g, w) for g, w in zip(got, want)):
+            check.message = self.agree(refs)
+            return check
+        at = _point(prog, prog.points[i])
+        check.status = "fail"
+        check.message = f"at {at}: expected {num(want[i])}, got {num(got[i])}"
+        cands = [dg.forward_candidates(prog.op, *dg.operands(prog, p)) for p in prog.points]
+        check.hint = dg.explain_forward(f"{prog.name} at {at}", got, want, cands)
+        return check
+
+    def candidates(self, prog: Program, slot: dg.Slot, outs: list[Outcome]) -> list[list[dg.Cand]]:
+        assert prog.op is not None
+        out = []
+        for p, o in zip(prog.points, outs):
+            u, v, names = dg.operands(prog, p)
+            out.append(dg.rule_candidates(prog.op, slot, u, v, o.result["data"], names))
+        return out
+
+    def local_check(
+        self, prog: Program, slot: dg.Slot, leaf: int, outs: list[Outcome], refs: list[Ref]
+    ) -> Check | None:
+        """The node's own ``_backward``, run alone (None when the nodes have none, or when the
+        forward pass already failed: the forward check reports that)."""
+        assert prog.op is not None
+        name = f"{_dname(prog, slot.name)}, _backward alone"
+        want = [r.grads[leaf] for r in refs]
+        bad = next((o for o in outs if not o.ok), None)
+        if bad is not None:
+            if bad.status == "error" and bad.phase in ("construct", "forward", ""):
+                return None
+            return outcome_check("Value", prog.op, name, bad, UPSTREAM * want[0], prog)
+        if not all(o.result.get("has_backward") for o in outs):
+            if self.has_step is None:
+                self.has_step = False
+            return None
+        self.has_step = True
+        final = [o.result["final"][leaf] for o in outs]
+        pre = [o.result["pre"][leaf] for o in outs]
+        gains = [f - p for f, p in zip(final, pre)]
+        scaled = [UPSTREAM * w for w in want]
+        i = dg.first_bad(gains, scaled)
+        check = Check("Value", prog.op, name, "pass", scaled[i], gains[i], blame=prog.op)
+        if all(close(g, w) for g, w in zip(gains, scaled)):
+            check.message = (
+                f"with out.grad = {num(UPSTREAM)}, {slot.name}.grad gains out.grad * "
+                f"d/d{slot.name} and keeps what it held, at {len(outs)} points"
+            )
+            return check
+        check.status = "fail"
+        check.message = (
+            f"at {_point(prog, prog.points[i])} with out.grad = {num(UPSTREAM)}: "
+            f"{slot.name}.grad should gain {num(scaled[i])}, it gained {num(gains[i])}"
+        )
+        rule = _rule(prog, slot)
+        check.hint = dg.explain_local(
+            f"{prog.op}'s _backward in {prog.name}",
+            slot.name,
+            rule,
+            final,
+            pre,
+            want,
+            self.candidates(prog, slot, outs),
+            prog.op,
+            slot.role,
+        )
+        return check
+
+    def full_check(
+        self,
+        prog: Program,
+        slot: dg.Slot,
+        leaf: int,
+        outs: list[Outcome],
+        refs: list[Ref],
+        local: Check | None,
+    ) -> Check:
+        """The input's gradient through the learner's ``backward()``."""
+        assert prog.op is not None
+        name = _dname(prog, slot.name)
+        want = [r.grads[leaf] for r in refs]
+        bad = next((o for o in outs if not o.ok), None)
+        if bad is not None:
+            return outcome_check("Value", prog.op, name, bad, want[0], prog)
+        got = [o.result["grads"][leaf] for o in outs]
+        i = dg.first_bad(got, want)
+        check = Check("Value", prog.op, name, "pass", want[i], got[i], blame=prog.op)
+        if all(close(g, w) for g, w in zip(got, want)):
+            check.message = self.agree(refs)
+            return check
+        check.status = "fail"
+        at = _point(prog, prog.points[i])
+        check.message = f"at {at}: expected {num(want[i])}, got {num(got[i])} after backward()"
+        rule = _rule(prog, slot)
+        seeds = [o.result.get("out_grad") for o in outs]
+        seed = seeds[i]
+        no_seed = seed is not None and not close(seed, 1.0)
+        if local is not None and local.passed:
+            check.blame = "backward"
+            why = f"{prog.op}'s _backward is right (checked alone), so the fault is in backward()"
+            if no_seed:
+                why += f": the output's grad is {num(seed)} after it, not 1 (the seed)"
+            check.hint = f"{name}: expected {dg.eq(rule, want[i])}, got {num(got[i])}: {why}"
+            return check
+        check.hint = dg.explain_full(name, rule, got, want, self.candidates(prog, slot, outs))
+        if no_seed and all(close(g, 0.0) for g in got):
+            check.blame = "backward"
+            check.hint += (
+                f"; the output's grad is {num(seed)} after backward(): it must be set to 1 "
+                "before the gradients flow (the seed)"
+            )
+        return check
+
+    def agree(self, refs: list[Ref]) -> str:
+        n = len(refs)
+        who = "gradcli"
+        if all(r.torch_data is not None for r in refs):
+            who = "gradcli and PyTorch"
+        return f"matches {who} at {n} point{'s' if n != 1 else ''}"
+
+    # ---- the traversal -------------------------------------------------------------------------
+    def graph_check(self, prog: Program) -> Check:
+        """Every input's gradient of a structure or composite program, through backward()."""
+        name = f"gradient of {prog.name}"
+        outs = [self.call(prog, p, "backward") for p in prog.points]
+        refs = [self.refs.program(prog, p) for p in prog.points]
+        bad = next((o for o in outs if not o.ok), None)
+        if bad is not None:
+            return self.add(outcome_check("Value", "backward", name, bad, refs[0].grads[0], prog))
+        wrong = [
+            (pi, li)
+            for pi, (o, r) in enumerate(zip(outs, refs))
+            for li in range(len(prog.leaves))
+            if not close(o.result["grads"][li], r.grads[li])
+        ]
+        wrong_value = [
+            pi for pi, (o, r) in enumerate(zip(outs, refs)) if not close(o.result["data"], r.data)
+        ]
+        if not wrong and not wrong_value:
+            c = Check(
+                "Value", "backward", name, "pass", refs[0].grads[0], outs[0].result["grads"][0]
+            )
+            c.message, c.blame = self.agree(refs), "backward"
+            return self.add(c)
+        pi, li = wrong[0] if wrong else (wrong_value[0], 0)
+        at = _point(prog, prog.points[pi])
+        if not wrong:
+            want, got = refs[pi].data, outs[pi].result["data"]
+            c = Check("Value", "backward", name, "fail", want, got, blame="backward")
+            c.message = f"at {at}: the value is {num(got)}, expected {num(want)}"
+            c.hint = f"{prog.name}: the value is {num(got)}, expected {num(want)}"
+            return self.add(c)
+        want, got = refs[pi].grads[li], outs[pi].result["grads"][li]
+        leaf = prog.leaves[li]
+        c = Check("Value", "backward", name, "fail", want, got, blame="backward")
+        c.message = f"at {at}: d/d{leaf} expected {num(want)}, got {num(got)}"
+        why = self.traversal_why(prog, prog.points[pi], outs[pi], refs[pi])
+        c.hint = f"{prog.name}: d/d{leaf} expected {num(want)}, got {num(got)}: {why}"
+        return self.add(c)
+
+    def traversal_why(self, prog: Program, point: Sequence[float], out: Outcome, ref: Ref) -> str:
+        """What backward() does wrong on this graph, watched node by node where it can be."""
+        seed = out.result.get("out_grad")
+        if seed is not None and not close(seed, 1.0):
+            return (
+                f"the output's grad is {num(seed)} after backward(), not 1: set self.grad = 1 "
+                "before calling the _backward steps (the seed)"
+            )
+        if self.has_step:
+            t = self.call(prog, point, "trace")
+            if t.ok and t.result.get("has_backward"):
+                return _trace_why(t.result, ref)
+        if prog.key in ("twice_add", "twice_mul", "twice_used"):
+            return (
+                "a Value used twice gets only one of its contributions: every contribution must "
+                "be added (+=) to child.grad, never assigned"
+            )
+        if all(close(g, 0.0) for g in out.result["grads"]):
+            return "the gradients never reach the inputs"
+        return (
+            "each operation passes alone, so look at backward(): the nodes must be visited once "
+            "each, from the output back (reversed topological order), adding (+=) each "
+            "contribution"
+        )
+
+    def seed_check(self) -> None:
+        name = SEED_CHECK
+        o = self.call(SEED, SEED.points[0], "backward")
+        if not o.ok:
+            self.add(outcome_check("Value", "backward", name, o, 1.0, SEED))
+            return
+        got = o.result["out_grad"]
+        c = Check("Value", "backward", name, "pass", 1.0, got, blame="backward")
+        c.message = f"out.grad is {num(got)} after out.backward()"
+        if not close(got, 1.0):
+            c.status = "fail"
+            c.hint = (
+                f"{name}: out.grad is {num(got)} after out.backward(): set self.grad = 1 before "
+                "the _backward steps run, or no gradient flows"
+            )
+        self.add(c)
+
+    def deep_check(self) -> None:
+        """A chain past the recursion limit: a RecursionError is a note (micrograd has it too)."""
+        prog = DEEP_CHAIN
+        name = f"gradient of {prog.name}"
+        o = self.call(prog, prog.points[0], "backward")
+        ref = self.refs.program(prog, prog.points[0])
+        if o.status == "error" and o.error and o.error.get("type") == "RecursionError":
+            self.result.notes.append(
+                f"backward() on a chain of {prog.name.split()[3]} operations raises "
+                "RecursionError: the topological sort is recursive and Python stops at 1,000 "
+                "nested calls (as micrograd's does); an explicit stack (a while loop over a "
+                "list) removes the limit"
+            )
+            return
+        if not o.ok:
+            self.add(outcome_check("Value", "backward", name, o, ref.grads[1], prog))
+            return
+        got = o.result["grads"]
+        c = Check("Value", "backward", name, "pass", ref.grads[1], got[1], blame="backward")
+        c.message = "no RecursionError past the recursion limit"
+        if not all(close(g, w, 1e-8) for g, w in zip(got, ref.grads)):
+            c.status = "fail"
+            c.message = f"d/db expected {num(ref.grads[1])}, got {num(got[1])}"
+            c.hint = f"{prog.name}: {c.message}"
+        self.add(c)
+
+    def repeat_note(self) -> None:
+        """What a second backward() on the same graph does, as a note."""
+        o = self.call(REPEAT, REPEAT.points[0], "repeat")
+        if not o.ok:
+            return
+        ref = self.refs.program(REPEAT, REPEAT.points[0])
+        first, second = o.result["first"], o.result["second"]
+        if not all(close(a, b) for a, b in zip(first, ref.grads)):
+            return  # the first call is already wrong: the checks above say why
+        base = (
+            f"calling backward() twice on {REPEAT.name}: a.grad goes from {num(first[0])} to "
+            f"{num(second[0])}"
+        )
+        if all(close(x, y) for x, y in zip(first, second)):
+            self.result.notes.append(f"{base}: each call starts afresh (the grads are zeroed)")
+        elif all(close(y, 2 * x) for x, y in zip(first, second)):
+            self.result.notes.append(
+                f"{base}: the gradients accumulate into the inputs, as PyTorch's do; zero them "
+                "before each backward() (PyTorch: zero_grad())"
+            )
+        else:
+            self.result.notes.append(
+                f"{base}: the gradients compound, as micrograd's do (the inner nodes keep their "
+                "old grads, which flow again); set every grad to 0 before calling backward() "
+                "again (micrograd's zero_grad)"
+            )
+
+    # ---- root causes ---------------------------------------------------------------------------
+    def find_root_causes(self) -> None:
+        """Mark each failure that only follows from another one as its consequence."""
+        checks = self.result.checks
+        failing: dict[str, list[Check]] = {}
+        for c in checks:
+            if c.status == "fail" and c.op not in (None, "backward") and c.blame == c.op:
+                failing.setdefault(c.op, []).append(c)
+        root = {op: op for op in failing}
+        for _ in range(4):  # derived ops of derived ops: sub = add + neg, neg = mul by -1
+            for op in failing:
+                parts = sorted(self.parts_of(op), key=lambda p: root.get(p) != p)
+                for p in parts:
+                    if p != op and p in failing and root.get(p) != op:
+                        root[op] = root.get(p, p)
+                        break
+        for op, cs in failing.items():
+            cause = root[op]
+            if cause != op:
+                how = self.built_from(op, cause)
+                for c in cs:
+                    c.consequence_of = cause
+                    c.hint = (
+                        f"{c.name}: fails only because {cause} fails ({how}): fix {cause} first"
+                    )
+        # structure and composite checks that fail because an operation they use fails
+        for c in checks:
+            if c.op == "backward" and c.status == "fail" and c.consequence_of is None:
+                prog = _program_of(c.name)
+                bad = [u for u in prog.uses if u in failing] if prog else []
+                if bad:
+                    c.consequence_of = root[bad[0]]
+                    c.hint = (
+                        f"{c.name}: fails because {c.consequence_of} fails: fix "
+                        f"{c.consequence_of} first"
+                    )
+        # once backward()'s walk is known to be wrong, the per-op checks that fail only through
+        # it (their _backward alone is right) are its consequence
+        walk_bad = any(
+            c.status == "fail" and c.op == "backward" and c.consequence_of is None for c in checks
+        )
+        if walk_bad:
+            for c in checks:
+                if c.status == "fail" and c.blame == "backward" and c.op != "backward":
+                    c.consequence_of = "backward"
+
+    def parts_of(self, op: str) -> list[str]:
+        """The ops ``op`` is built from: the ones its graph shows, and the lecture's parts whose
+        own graph is inside it (``a - b`` as ``a + (-b)`` shows add and mul; it is built from neg
+        when neg's graph, a mul, is in it too). Without a graph, the lecture's parts."""
+        lecture = list(LECTURE_PARTS.get(op, ()))
+        if op not in self.graphs:
+            return lecture
+        mine = self.components(op)
+        for part in lecture:
+            if part in mine or part not in self.graphs:
+                continue
+            theirs = self.components(part)
+            if theirs and set(theirs) <= set(mine) | {op}:
+                mine.append(part)
+        return [m for m in mine if m != op]
+
+    def components(self, op: str) -> list[str]:
+        out: list[str] = []
+        for nodes, point in self.graphs.get(op, []):
+            out += [c for c in dg.components(nodes, point) if c not in out]
+        return out
+
+    def built_from(self, op: str, cause: str) -> str:
+        if op in self.graphs:
+            nodes = max((g[0] for g in self.graphs[op]), key=len)
+            labels = ", ".join(repr(n.get("op", "")) for n in nodes if n.get("op"))
+            if labels:
+                return f"your {op} is built from {cause}: its graph has the nodes {labels}"
+            return f"your {op} is built from {cause}"
+        return f"in the lecture {_LECTURE_FORM.get(op, op + ' is built from ' + cause)}"
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _trace_why(r: dict[str, Any], ref: Ref) -> str:
+    """The traversal fault, from watching which node's _backward ran when."""
+    if not all(close(a, b) for a, b in zip(r["ours"], ref.grads)):
+        return (
+            "even walked in the right order, your _backward rules give wrong gradients here: a "
+            "rule goes wrong when an input is used more than once"
+        )
+    if r["calls"] == 0:
+        return "backward() never calls the nodes' _backward"
+    if r["twice"] is not None:
+        label, n = r["twice"]
+        return (
+            f"backward() runs the _backward of a node used by two others (its _op is {label!r}) "
+            f"{n} times: each node must be visited once; keep a visited set in the topological "
+            "sort"
+        )
+    if r["early"] is not None:
+        label, user = r["early"]
+        if r["creation_order"]:
+            return (
+                "backward() runs the _backward steps from the inputs to the output; they must "
+                "run from the output back: for node in reversed(topo)"
+            )
+        return (
+            f"backward() runs the _backward of a node (its _op is {label!r}) before the node "
+            f"that uses it ({user!r}) has passed its gradient down: go from the output back, in "
+            "reversed topological order"
+        )
+    if r["never"]:
+        return (
+            f"backward() never runs the _backward of {r['never']} of the {r['inner']} nodes: "
+            "the topological sort misses some"
+        )
+    return "each _backward is right, so the fault is in backward()'s walk over the graph"
+
+
+def part_blame(part: str) -> str | None:
+    """What a stopped part means to the learner: ``forward:mul`` -> ``mul``."""
+    if part == "backward":
+        return "backward"
+    if part == "construct":
+        return "Value"
+    if part.startswith(("forward:", "_backward:", "fn:")) and not part.count(":") > 1:
+        return part.split(":", 1)[1]
+    return None
+
+
+def outcome_check(
+    target: str, op: str | None, name: str, o: Outcome, want: float | None, prog: Program | None
+) -> Check:
+    """The check for a run that gave no numbers: an exception, a hang, a crash, not run."""
+    if o.status == "error":
+        err = o.error or {}
+        if err.get("type") == "NotImplementedError":
+            return Check(
+                target,
+                op,
+                name,
+                "todo",
+                want,
+                message=f"not written yet: {dg.todo_text(err)}",
+                blame=op,
+                traceback=err.get("traceback", ""),
+                todo=dg.todo_what(err),
+            )
+        text = dg.error_text(err)
+        hint = dg.exception_hint(err, name, prog) or f"{name}: {text}"
+        blame = op or target
+        if o.phase == "construct":  # Value(2.0) itself fails: every check would say so
+            blame = "Value"
+            hint = (
+                f"Value(2.0) {text}: gradcli makes each input as Value(number); give the "
+                "constructor's other arguments defaults, as micrograd does"
+            )
+        return Check(
+            target,
+            op,
+            name,
+            "fail",
+            want,
+            message=text,
+            hint=hint,
+            blame=blame,
+            traceback=err.get("traceback", ""),
+        )
+    if o.status == "not_run":
+        return Check(
+            target,
+            op,
+            name,
+            "not_run",
+            want,
+            message=o.reason,
+            consequence_of=part_blame(o.part),
+            blame=op or target,
+        )
+    # a hang or a crash: blame the part that was running
+    blame = "backward" if o.phase == "backward" else (op or target)
+    hint = f"{name}: {o.reason}"
+    if o.status == "timeout":
+        if o.phase == "backward":
+            hint += (
+                ": backward() never returns; look for a loop that never ends (a while loop whose "
+                "list never empties, a visited set that is never added to)"
+            )
+        elif o.phase == "_backward":
+            hint += f": {op}'s _backward never returns"
+        else:
+            hint += ": it never returns (an endless loop, or an endless recursion?)"
+    return Check(target, op, name, "fail", want, message=o.reason, hint=hint, blame=blame)
+
+
+SEED_CHECK = "backward() sets the output's grad to 1 (the seed)"
+
+
+def _program_of(name: str) -> Program | None:
+    if name == SEED_CHECK:
+        return SEED
+    for prog in [*STRUCTURE, *COMPOSITES, DEEP_CHAIN]:
+        if name == f"gradient of {prog.name}":
+            return prog
+    return None
+
+
+def _point(prog: Program, point: Sequence[float]) -> str:
+    return ", ".join(f"{n} = {num(x)}" for n, x in zip(prog.leaves, point))
+
+
+def _dname(prog: Program, leaf: str) -> str:
+    return f"d({prog.name.replace(' ', '')})/d{leaf}"
+
+
+def _rule(prog: Program, slot: dg.Slot) -> str:
+    """The right local derivative of ``slot``'s input, in the program's names."""
+    assert prog.op is not None
+    names = dg.operands(prog, prog.points[0])[2]
+    if prog.form == "sum":
+        return "1"
+    if prog.op == "pow":
+        return dg.rule_text("pow", 0, names)
+    return dg.rule_text(prog.op, slot.pos, names)

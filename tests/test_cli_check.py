@@ -1,0 +1,264 @@
+"""``gradcli check`` and ``gradcli exercises`` through the CLI: exit codes, the JSON schemas,
+the starter folder, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).parent / "learner_corpus"
+FILE_KEYS = {"file", "found", "skipped", "checks", "root_causes", "notes", "passed", "failed"}
+CHECK_KEYS = {
+    "target",
+    "op",
+    "name",
+    "passed",
+    "expected",
+    "got",
+    "message",
+    "hint",
+    "consequence_of",
+}
+FOLDER_KEYS = {"directory", "exercises", "todo"} | FILE_KEYS - {"file"}
+
+
+def test_cli_check_correct_file_exits_0_with_the_schema(cli):
+    r = cli("check", str(CORPUS / "derivatives_ok.py"), "--json", "--no-torch")
+    assert r.code == 0, r.stderr
+    out = r.json()
+    assert set(out) == FILE_KEYS
+    assert all(set(c) == CHECK_KEYS for c in out["checks"])
+    assert out["failed"] == 0 and out["passed"] == len(out["checks"]) == 6
+    assert {c["target"] for c in out["checks"]} == {
+        "forward_difference",
+        "backward_difference",
+        "symmetric_difference",
+    }
+
+
+def test_cli_check_wrong_rule_exits_1_and_names_it(cli, tmp_path):
+    src = (CORPUS / "lecture_value.py").read_text()
+    bad = tmp_path / "value.py"
+    bad.write_text(
+        src.replace("self.grad += other.data * out.grad", "self.grad += self.data * out.grad")
+    )
+    r = cli("check", str(bad), "--json", "--no-torch")
+    assert r.code == 1
+    out = r.json()
+    assert out["root_causes"] == ["mul"]
+    c = next(c for c in out["checks"] if c["name"] == "d(a*b)/da")
+    assert c["op"] == "mul" and c["expected"] == -3.0 and c["got"] == 2.0
+    r = cli("check", str(bad), "--no-torch")
+    assert r.code == 1
+    text = " ".join(r.stdout.split())  # the hint wraps at the terminal's width
+    assert "to fix (1)" in text
+    assert "the rule for mul uses self.data where it needs other.data" in text
+    assert "failed" in r.stdout.splitlines()[-1]
+
+
+def test_cli_check_table_lists_failures_first(cli, tmp_path):
+    src = (CORPUS / "lecture_value.py").read_text()
+    bad = tmp_path / "value.py"
+    bad.write_text(src.replace("(1 - t**2) * out.grad", "(1 - x**2) * out.grad"))
+    r = cli("check", str(bad), "--no-torch", "--verbose")
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("d(a.tanh())/da")]
+    assert lines and all("FAIL" in ln for ln in lines)
+    table = r.stdout[r.stdout.index("check ") :]
+    assert table.index("FAIL") < table.index(" ok")
+
+
+def test_cli_check_starter_file_alone_is_todo_exit_1(cli, tmp_path):
+    assert cli("exercises", "new", str(tmp_path / "ex")).code == 0
+    r = cli("check", str(tmp_path / "ex" / "gradient.py"), "--json", "--no-torch")
+    assert r.code == 1
+    out = r.json()
+    assert out["passed"] == 0 and out["failed"] == 3
+    assert all("not written yet" in c["message"] for c in out["checks"])
+
+
+def test_cli_fresh_starter_folder_is_all_todo(cli, tmp_path):
+    folder = tmp_path / "ex"
+    r = cli("exercises", "new", str(folder))
+    assert r.code == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md",
+        "derivatives.py",
+        "gradient.py",
+        "softmax.py",
+        "value.py",
+    ]
+    r = cli("check", str(folder), "--json", "--no-torch")
+    assert r.code == 1
+    out = r.json()
+    assert set(out) == FOLDER_KEYS
+    assert [e["status"] for e in out["exercises"]] == ["todo"] * 4
+    assert out["todo"] == 4 and out["passed"] == 0
+    assert all(set(c) == CHECK_KEYS | {"file"} for c in out["checks"])
+    assert {c["file"] for c in out["checks"]} == {
+        "gradient.py",
+        "derivatives.py",
+        "value.py",
+        "softmax.py",
+    }
+    assert out["root_causes"] == []  # nothing is wrong: it is just not written yet
+    r = cli("check", str(folder), "--no-torch")
+    assert r.code == 1 and "todo" in r.stdout and "wrong" not in r.stdout
+
+
+def test_cli_check_solved_folder_is_done_exit_0(cli, tmp_path):
+    folder = tmp_path / "ex"
+    cli("exercises", "new", str(folder))
+    shutil.copy(CORPUS / "gradient_ok.py", folder / "gradient.py")
+    shutil.copy(CORPUS / "derivatives_ok.py", folder / "derivatives.py")
+    shutil.copy(CORPUS / "lecture_value.py", folder / "value.py")
+    stable = (CORPUS / "softmax_stable.py").read_text().replace("lecture_value", "value")
+    (folder / "softmax.py").write_text(stable)
+    r = cli("check", str(folder), "--json", "--no-torch")
+    assert r.code == 0, r.stdout
+    out = r.json()
+    assert [e["status"] for e in out["exercises"]] == ["done"] * 4
+    assert out["todo"] == 0 and out["failed"] == 0
+    # one file half written: the folder is todo again, that row says what to write next
+    (folder / "derivatives.py").write_text(
+        (CORPUS / "derivatives_ok.py").read_text()
+        + "\n\ndef symmetric_difference(f, x, h):\n    raise NotImplementedError\n"
+    )
+    r = cli("check", str(folder), "--no-torch")
+    assert r.code == 1
+    row = next(ln for ln in r.stdout.splitlines() if "derivatives.py" in ln)
+    assert "todo" in row and "write symmetric_difference" in row
+
+
+def test_cli_check_missing_exercise_file_is_todo(cli, tmp_path):
+    shutil.copy(CORPUS / "gradient_ok.py", tmp_path / "gradient.py")
+    r = cli("check", str(tmp_path), "--json", "--no-torch")
+    assert r.code == 1
+    statuses = {e["file"]: e["status"] for e in r.json()["exercises"]}
+    assert statuses == {
+        "gradient.py": "done",
+        "derivatives.py": "todo",
+        "value.py": "todo",
+        "softmax.py": "todo",
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda p: p / "nothing.py", "no such file"),
+        (lambda p: _write(p / "empty.py", "x = 1\n"), "defines nothing gradcli checks"),
+        (lambda p: _write(p / "broken.py", "def f(:\n"), "does not load"),
+        (lambda p: _write(p / "notes.txt", "hello\n"), "not a Python file"),
+        (lambda p: _write(p / "nb.ipynb", "{}"), "nbconvert"),
+        (lambda p: p, "holds none of the exercise files"),
+    ],
+    ids=["missing", "nothing", "syntax", "not-python", "notebook", "empty-folder"],
+)
+def test_cli_check_bad_input_exits_2(cli, tmp_path, make, needle):
+    path = make(tmp_path)
+    r = cli("check", str(path), "--no-torch")
+    assert r.code == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith("gradcli: error: ") and needle in r.stderr
+    assert "Traceback (most recent call last)" not in r.stderr or "gradcli" not in r.stderr
+    j = cli("check", str(path), "--no-torch", "--json")
+    assert j.code == 2
+    assert set(j.json()) == {"error"} and needle in j.json()["error"]
+
+
+def test_cli_check_load_error_shows_the_learners_traceback(cli, tmp_path):
+    path = _write(tmp_path / "value.py", "import math\n\n\ndef f():\n    return 1 / 0\n\n\nf()\n")
+    r = cli("check", str(path), "--no-torch")
+    assert r.code == 2
+    assert "ZeroDivisionError" in r.stderr and "value.py" in r.stderr and "line 5" in r.stderr
+    assert "src/gradcli" not in r.stderr and "importlib" not in r.stderr
+
+
+def test_cli_check_usage_errors(cli, tmp_path):
+    r = cli("check", "--json")
+    assert r.code == 2 and "give a file or a folder" in r.json()["error"]
+    r = cli("check", str(CORPUS / "gradient_ok.py"), "--timeout", "abc", "--json")
+    assert r.code == 2 and "--timeout" in r.json()["error"]
+    r = cli("check", str(CORPUS / "gradient_ok.py"), "--timeout", "0")
+    assert r.code == 2 and "--timeout" in r.stderr
+    r = cli("check", str(CORPUS / "gradient_ok.py"), "--watch", "--json")
+    assert r.code == 2 and "--watch" in r.json()["error"]
+    r = cli("check", str(CORPUS / "lecture_value.py"), "--class", "Nope", "--json")
+    assert r.code == 2 and "no class named Nope" in r.json()["error"]
+
+
+def test_cli_check_class_option_checks_another_name(cli, tmp_path):
+    src = (CORPUS / "lecture_value.py").read_text().replace("Value", "Scalar")
+    path = _write(tmp_path / "scalar.py", src)
+    assert cli("check", str(path), "--no-torch").code == 2  # no class named Value
+    r = cli("check", str(path), "--class", "Scalar", "--no-torch", "--json")
+    assert r.code == 0 and "Scalar" in r.json()["found"]
+
+
+def test_cli_exercises_lists_them_in_order(cli):
+    r = cli("exercises", "--json")
+    assert r.code == 0
+    rows = r.json()["exercises"]
+    assert [e["number"] for e in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert [e["file"] for e in rows[:5]] == [
+        "gradient.py",
+        "derivatives.py",
+        "derivatives.py",
+        "value.py",
+        "softmax.py",
+    ]
+    r = cli("exercises")
+    assert r.code == 0 and "gradcli exercises new DIR" in r.stdout
+
+
+def test_cli_exercises_new_refuses_to_overwrite(cli, tmp_path):
+    folder = tmp_path / "ex"
+    assert cli("exercises", "new", str(folder)).code == 0
+    (folder / "value.py").write_text("# my work\n")
+    r = cli("exercises", "new", str(folder))
+    assert r.code == 2 and "--force" in r.stderr
+    assert (folder / "value.py").read_text() == "# my work\n"
+    j = cli("exercises", "new", str(folder), "--json")
+    assert j.code == 2 and set(j.json()) == {"error"}
+    r = cli("exercises", "new", str(folder), "--force", "--json")
+    assert r.code == 0 and "value.py" in r.json()["written"]
+    assert "NotImplementedError" in (folder / "value.py").read_text()
+    assert cli("exercises", "old").code == 2
+    assert cli("exercises", "new").code == 2
+
+
+def test_cli_exercises_starters_state_the_task(tmp_path):
+    from gradcli.learner.exercises import STARTER_FILES, template
+
+    for name in STARTER_FILES:
+        text = template(name)
+        assert len(text) > 300, name
+    assert "def gradf(a, b, c):" in template("gradient.py")
+    assert "def forward_difference(f, x, h):" in template("derivatives.py")
+    assert "def symmetric_difference(f, x, h):" in template("derivatives.py")
+    assert "class Value:" in template("value.py") and "def __init__" in template("value.py")
+    assert "def softmax(logits):" in template("softmax.py")
+    assert "def nll(probs, target):" in template("softmax.py")
+
+
+def test_cli_check_help_says_the_file_runs_and_expressions_do_not(cli):
+    r = cli("check", "--help")
+    assert r.code == 0 and "Examples" in r.stdout
+    text = " ".join(r.stdout.split())
+    assert "separate process" in text and "never run as code" in text
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_cli_check_json_is_one_object(cli):
+    r = cli("check", str(CORPUS / "softmax_ok.py"), "--json", "--no-torch")
+    assert r.code == 0
+    assert len(r.stdout.strip().splitlines()) == 1
+    out = json.loads(r.stdout)
+    assert any("overflows" in n for n in out["notes"])
