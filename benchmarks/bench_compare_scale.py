@@ -12,7 +12,7 @@ Measured two ways, side by side in one run:
   references: the reverse-mode gradient and the 50-digit mpmath one) against
   ``gradcli grad EXPR --json``, interleaved, medians.
 
-Run:  python benchmarks/bench_compare_scale.py [--vars 2000] [--runs 5]
+Run:  python benchmarks/bench_compare_scale.py [--vars 2000] [--runs 5] [--smoke]
 """
 
 from __future__ import annotations
@@ -74,12 +74,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vars", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="20 variables, one run (for CI)")
     args = ap.parse_args()
+    if args.smoke:
+        args.vars, args.runs = 20, 1
     text = expression(args.vars)
-    from gradcli.expr import count_nodes
     from gradcli.parse import parse
 
-    print(f"expression: {args.vars:,} variables, {count_nodes(parse(text).root):,} tree nodes")
+    print(f"expression: {args.vars:,} variables, {parse(text).size:,} tree nodes")
     g, c = in_process(text, args.vars, args.runs)
     print(
         f"in process:   grad {g * 1e3:8.1f} ms   central differences {c * 1e3:8.1f} ms   "

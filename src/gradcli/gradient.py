@@ -126,15 +126,20 @@ def grad_report(
                 f"nodes (more than {reference.SYMBOLIC_LIMIT:,}); --symbolic forces them"
             )
     if want and names:
-        sym = reference.symbolic(expression, simplify=simplify)
-        texts = dict(sym.derivative_text())
-        if any(node.kind == "const" for node in expression.nodes):
+        ref = reference.exact(expression, ev.point, simplify=simplify)
+        if ref.symbolic is not None:
+            texts = dict(ref.symbolic.derivative_text())
+            if any(node.kind == "const" for node in expression.nodes):
+                notes.append(
+                    "pi and e are exact in the symbolic column; every number (reverse mode, the "
+                    "symbolic value) uses them as doubles, as any float computation does"
+                )
+        else:
             notes.append(
-                "pi and e are exact in the symbolic column; every number (reverse mode, the "
-                "symbolic value) uses them as doubles, as any float computation does"
+                f"symbolic derivatives skipped: {ref.skipped}; the evaluated column is the "
+                f"reverse pass re-run in mpmath at {reference.DPS} digits instead"
             )
-        exact = reference.exact_gradient(expression, ev.point, sym)
-        values = {n: reference.to_float(v) for n, v in exact.items()}
+        values = {n: reference.to_float(v) for n, v in ref.values.items()}
     passes = 1 if mode == "reverse" else len(names)
     report = GradReport(
         expression, ev.point, ev.value, gradient, texts, values, notes, mode, passes

@@ -18,14 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from gradcli import reference
 from gradcli.errors import DomainError
 from gradcli.evaluate import build
 from gradcli.expr import Expression
-from gradcli.ops import OPS
 
 #: machine epsilon of float64
 EPS = 2.0**-52
@@ -337,94 +335,6 @@ def planned_evaluations(nvars: int, methods: Sequence[str], sweep_steps: int = 0
     return one * (1 + sweep_steps)
 
 
-# ---- the exact reference for large expressions --------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _local_derivative(name: str, nargs: int, params: tuple[float, ...]) -> Any:
-    """d op / d (first argument) as an mpmath function of the arguments, from sympy.
-
-    n-ary ops (add, logsumexp) are symmetric in their arguments, so the derivative with respect
-    to argument i is this function with argument i moved to the front; ops of fixed arity get
-    one function per argument (returned as a list). A derivative that is a constant (add's 1)
-    comes back as that constant, so a 6,000-term sum costs 6,000 steps, not 6,000 squared.
-    The sympy derivative is evaluated by gradcli's own mpmath walker: nothing is compiled.
-    """
-    import sympy as sp
-
-    op = OPS[name]
-    us = sp.symbols(f"u0:{nargs}", real=True)
-    ps = [sp.Integer(int(p)) if p == int(p) and abs(p) < 2**53 else sp.Float(p) for p in params]
-    expr = op.sympy(sp, *us, *ps)
-    wrt = us[:1] if op.arity < 0 else us
-    return [_mp_function(sp.diff(expr, u), us) for u in wrt]
-
-
-def _mp_function(derivative: Any, symbols: tuple[Any, ...]) -> Any:
-    """An mpmath-valued function of the op's arguments, or a constant mpf."""
-    import mpmath as mp
-
-    if derivative.is_Number:
-        return mp.mpf(reference.evaluate(derivative, {}, {}, reference.DPS))
-    fn = reference.compile_mp(derivative, symbols)
-    return lambda *args: fn(args)
-
-
-def mp_gradient(expression: Expression, point: dict[str, float], dps: int = reference.DPS) -> dict:
-    """The gradient at ``dps`` significant digits: reverse mode run in mpmath over the tree.
-
-    Forward values come from the op table's ``mpmath`` counterparts, the local derivatives from
-    sympy's derivative of each op's ``sympy`` counterpart (one small symbolic derivative per op
-    and arity, not one of the whole expression), so it scales linearly with the expression.
-    """
-    import mpmath as mp
-
-    with mp.workdps(dps + 10):
-        order = expression.nodes
-        value: dict[int, Any] = {}
-        local: dict[int, list[Any]] = {}
-        for node in order:
-            key = id(node)
-            if node.kind == "var":
-                value[key] = mp.mpf(point[node.name])
-            elif node.const is not None:
-                # numbers, pi, e and subexpressions without variables: the doubles the engine
-                # uses (one leaf of its Value graph), as in reference.to_sympy
-                value[key] = mp.mpf(node.const)
-            else:
-                args = [value[id(a)] for a in node.args]
-                params = [mp.mpf(p) for p in node.params]
-                value[key] = node.op.mpmath(mp, *args, *params)
-                fns = _local_derivative(node.name, len(args), tuple(node.params))
-                if node.op.arity < 0 and not callable(fns[0]):
-                    # None stands for a local derivative of exactly 1 (add): no multiply
-                    local[key] = [None if fns[0] == 1 else fns[0]] * len(args)
-                elif node.op.arity < 0:
-                    local[key] = [
-                        fns[0](*args[i : i + 1], *args[:i], *args[i + 1 :])
-                        for i in range(len(args))
-                    ]
-                else:
-                    local[key] = [fn(*args) if callable(fn) else fn for fn in fns]
-        adjoint: dict[int, Any] = {id(expression.root): mp.mpf(1)}
-        grad = {name: mp.mpf(0) for name in expression.variables}
-        for node in reversed(order):
-            g = adjoint.get(id(node))
-            if g is None:
-                continue
-            if node.kind == "var":
-                grad[node.name] += g
-            elif node.kind == "op" and node.const is None:
-                for a, d in zip(node.args, local[id(node)], strict=True):
-                    if a.const is not None:
-                        continue  # constants need no adjoint
-                    contribution = g if d is None else d * g
-                    k = id(a)
-                    prev = adjoint.get(k)
-                    adjoint[k] = contribution if prev is None else prev + contribution
-        return {name: +g for name, g in grad.items()}
-
-
 # ---- the report ---------------------------------------------------------------------------------
 
 
@@ -601,19 +511,8 @@ def compare(
     notes: list[str] = []
 
     # the exact reference
-    if not names:
-        exact: dict[str, Any] = {}
-        kind = "none: the expression has no variables"
-    elif reference.too_large(expression):
-        exact = mp_gradient(expression, point)
-        kind = (
-            f"reverse mode re-run in mpmath at {reference.DPS} digits, each op's local derivative "
-            f"from sympy (the expression has {expression.size:,} nodes, more than "
-            f"{reference.SYMBOLIC_LIMIT:,}: a whole symbolic derivative would be too slow)"
-        )
-    else:
-        exact = reference.exact_gradient(expression, point)
-        kind = f"sympy's derivative evaluated with mpmath at {reference.DPS} digits"
+    reference_ = reference.exact(expression, point)
+    exact, kind = reference_.values, reference_.kind
     split = {name: _split(exact[name]) if name in exact else None for name in names}
     ref = {name: (s[0] if s else None) for name, s in split.items()}
     analytic = ev.gradient

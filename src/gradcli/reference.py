@@ -9,17 +9,57 @@ mpmath at :data:`DPS` significant digits by walking the sympy tree.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from gradcli.errors import GradcliError
 from gradcli.expr import Expression, Node, walk
+from gradcli.ops import OPS
 
 #: significant digits of the exact reference
 DPS = 50
 #: above this many tree nodes, symbolic derivatives are skipped unless asked for (sympy's
 #: canonical ordering and printing grow much faster than linearly on large sums)
 SYMBOLIC_LIMIT = 2_000
+
+
+#: deepest nesting of functions (sin(exp(tanh(...)))) sympy is asked to differentiate: its
+#: derivative and printer recurse once per level, several frames each, and past ~40 levels
+#: exceed Python's recursion limit (30 nested sigmoids already came within a few frames of it)
+MAX_NESTING = 24
+
+
+class SymbolicUnavailable(GradcliError):
+    """sympy cannot give this expression's derivative (nested too deeply: it would recurse past
+    Python's limit). Callers fall back to the 50-digit reverse pass (:func:`mp_gradient`), which
+    needs no whole-expression derivative, and say so."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"symbolic derivative skipped: {reason}")
+        self.reason = reason
+
+
+def nesting(expression: Expression) -> int:
+    """The deepest nesting of functions (not + - * /) on any path from the output to a leaf."""
+
+    def visit(node: Node, depths: list[int]) -> int:
+        inner = max(depths, default=0)
+        return inner + (1 if node.kind == "op" and node.op.function else 0)
+
+    return walk(expression.root, visit)
+
+
+def check_nesting(expression: Expression) -> None:
+    """Raise :class:`SymbolicUnavailable` before sympy is even tried on what it cannot do."""
+    depth = nesting(expression)
+    if depth > MAX_NESTING:
+        raise SymbolicUnavailable(
+            f"functions are nested {depth} levels deep, more than the {MAX_NESTING} sympy can "
+            "differentiate without exceeding Python's recursion limit"
+        )
 
 
 @dataclass
@@ -80,7 +120,22 @@ def _sympy_number(sp: Any, text: str, value: float | None) -> Any:
 
 
 def symbolic(expression: Expression, simplify: bool = False) -> Symbolic:
-    """sympy's derivative with respect to every variable (simplified if asked)."""
+    """sympy's derivative with respect to every variable (simplified if asked).
+
+    Raises :class:`SymbolicUnavailable` when the expression is nested too deeply for sympy.
+    """
+    check_nesting(expression)
+    try:
+        result = _symbolic(expression, simplify)
+        result.derivative_text()  # sympy's printer recurses too: find out now
+    except RecursionError:
+        raise SymbolicUnavailable(
+            "sympy exceeded Python's recursion limit on this expression"
+        ) from None
+    return result
+
+
+def _symbolic(expression: Expression, simplify: bool) -> Symbolic:
     import sympy as sp
 
     expr, symbols = to_sympy(expression)
@@ -254,7 +309,51 @@ def exact_gradient(
 ) -> dict[str, Any]:
     """sympy's derivative of every variable evaluated at ``point`` with mpmath, DPS digits."""
     sym = sym or symbolic(expression)
-    return {name: evaluate(d, point, sym.symbols) for name, d in sym.numeric_derivatives.items()}
+    try:
+        return {
+            name: evaluate(d, point, sym.symbols) for name, d in sym.numeric_derivatives.items()
+        }
+    except RecursionError:
+        raise SymbolicUnavailable(
+            "evaluating sympy's derivative exceeded Python's recursion limit"
+        ) from None
+
+
+@dataclass
+class Exact:
+    """The exact gradient at a point and how it was obtained."""
+
+    values: dict[str, Any]  # variable -> its partial derivative, an mpmath number (DPS digits)
+    kind: str  # how, in words
+    symbolic: Symbolic | None  # sympy's derivatives, when sympy was used
+    skipped: str | None = None  # why sympy was not used, when it was not
+
+
+def exact(expression: Expression, point: dict[str, float], *, simplify: bool = False) -> Exact:
+    """The 50-digit gradient: sympy's derivative evaluated with mpmath, or, for expressions too
+    large for sympy or nested too deeply for it, the engine's reverse pass run in mpmath
+    (:func:`mp_gradient`)."""
+    if not expression.variables:
+        return Exact({}, "none: the expression has no variables", None)
+    reason = None
+    if too_large(expression):
+        reason = (
+            f"the expression has {expression.size:,} nodes, more than {SYMBOLIC_LIMIT:,}: a "
+            "whole symbolic derivative would be too slow"
+        )
+    else:
+        try:
+            sym = symbolic(expression, simplify=simplify)
+            values = exact_gradient(expression, point, sym)
+        except SymbolicUnavailable as exc:
+            reason = exc.reason
+        else:
+            return Exact(values, f"sympy's derivative evaluated with mpmath at {DPS} digits", sym)
+    kind = (
+        f"reverse mode re-run in mpmath at {DPS} digits, each op's local derivative from sympy "
+        f"({reason})"
+    )
+    return Exact(mp_gradient(expression, point), kind, None, reason)
 
 
 def to_float(x: Any) -> float | None:
@@ -264,3 +363,90 @@ def to_float(x: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return f if math.isfinite(f) else None
+
+
+# ---- the 50-digit reverse pass ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _local_derivative(name: str, nargs: int, params: tuple[float, ...]) -> list[Any]:
+    """d op / d (each argument) as mpmath functions of the arguments, from sympy.
+
+    n-ary ops (add, max, logsumexp) are symmetric in their arguments, so the derivative with
+    respect to argument i is the one for argument 0 with argument i moved to the front: one
+    function serves them all. A derivative that is a constant (add's 1) comes back as that
+    number, so a 6,000-term sum costs 6,000 steps, not 6,000 squared. sympy's derivative is
+    evaluated by :func:`compile_mp`: nothing is compiled to source.
+    """
+    import mpmath as mp
+    import sympy as sp
+
+    op = OPS[name]
+    us = sp.symbols(f"u0:{nargs}", real=True)
+    ps = [sp.Integer(int(p)) if p == int(p) and abs(p) < 2**53 else sp.Float(p) for p in params]
+    expr = op.sympy(sp, *us, *ps)
+    wrt = us[:1] if op.arity < 0 else us
+    out: list[Any] = []
+    for u in wrt:
+        d = sp.diff(expr, u)
+        if d.is_Number:
+            out.append(mp.mpf(evaluate(d, {}, {}, DPS)))
+        else:
+            fn = compile_mp(d, us)
+            out.append(lambda *args, fn=fn: fn(args))
+    return out
+
+
+def mp_gradient(expression: Expression, point: dict[str, float], dps: int = DPS) -> dict[str, Any]:
+    """The gradient at ``dps`` significant digits: the engine's own backward pass
+    (:func:`engine.backward_steps`) run over the Value graph in mpmath numbers.
+
+    Forward values come from the op table's ``mpmath`` counterparts, node by node in the engine's
+    order; the local derivatives from sympy's derivative of each op's ``sympy`` counterpart (one
+    small symbolic derivative per op and arity, never one of the whole expression), so it scales
+    linearly with the expression and works where sympy cannot differentiate the whole (nested
+    too deeply). Numbers, pi, e and constant subexpressions are the doubles the engine uses.
+    """
+    import mpmath as mp
+
+    from gradcli.engine import ZERO, Value, backward_steps
+    from gradcli.evaluate import build
+
+    ev = build(expression, point, backward=False)
+    order = ev.output.topo()
+    with mp.workdps(dps + 10):
+        value: dict[int, Any] = {}
+        for v in order:
+            if not v._prev:
+                value[id(v)] = mp.mpf(v.data)
+                continue
+            params = getattr(v, "_params", ())
+            args = [value[id(c)] for c in v._prev]
+            value[id(v)] = OPS[v._op].mpmath(mp, *args, *(mp.mpf(p) for p in params))
+
+        def local(v: Value) -> list[Any]:
+            params = getattr(v, "_params", ())
+            fns = _local_derivative(v._op, len(v._prev), tuple(params))
+            args = [value[id(c)] for c in v._prev]
+            extra = [mp.mpf(p) for p in params]
+            if OPS[v._op].arity >= 0:
+                return [f(*args, *extra) if callable(f) else f for f in fns]
+            (f,) = fns
+            if not callable(f):  # add: exactly 1 for every input, no multiplication
+                return [1.0 if f == 1 else f] * len(args)
+            return [f(args[i], *args[:i], *args[i + 1 :], *extra) for i in range(len(args))]
+
+        saved = [n.grad for n in order]
+        try:
+            for n in order:
+                n.grad = ZERO
+            ev.output.grad = mp.mpf(1)
+            deque(backward_steps(order, local), maxlen=0)
+            gradient = {
+                name: mp.mpf(0) if leaf.grad is ZERO else +leaf.grad
+                for name, leaf in ev.leaves.items()
+            }
+        finally:
+            for n, g in zip(order, saved):
+                n.grad = g
+    return gradient
