@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-METHODS = ["forward", "backward", "central", "five_point", "richardson", "complex_step"]
+FIXED = ["forward", "backward", "central", "five_point", "richardson", "complex_step"]
+METHODS = [*FIXED, "adaptive"]
 
 # the classic exercise, differentiated by hand: f = -a^3 + sin(3b) - 1/c + b^2.5 - a^0.5
 EXACT = {
@@ -30,9 +31,19 @@ def test_cli_compare_builtin_json_schema(cli):
     assert data["reference"] == pytest.approx(EXACT, rel=1e-14)
     assert data["analytic"] == pytest.approx(EXACT, rel=1e-14)
     assert list(data["methods"]) == METHODS
-    for m in data["methods"].values():
-        assert set(m) >= {"h", "estimate", "abs_error", "rel_error", "evaluations", "note"}
-        assert isinstance(m["h"], float) and m["h"] > 0
+    for name, m in data["methods"].items():
+        assert set(m) >= {
+            "h",
+            "estimate",
+            "abs_error",
+            "rel_error",
+            "evaluations",
+            "note",
+            "error_estimate",
+        }
+        assert (
+            (m["h"] is None) if name == "adaptive" else (isinstance(m["h"], float) and m["h"] > 0)
+        )
         assert isinstance(m["evaluations"], int)
         assert m["note"] is None or isinstance(m["note"], str)
         for key in ("estimate", "abs_error", "rel_error"):
@@ -73,31 +84,52 @@ def test_cli_compare_h_and_method_subset(cli):
 
 
 def test_cli_compare_domain_edge(cli):
-    r = cli("compare", "log(x) + y", "--at", "x=1e-9,y=2", "--json")
+    # a step that would leave log's domain: one-sided, inside, and said so
+    r = cli("compare", "log(x) + y", "--at", "x=1e-9,y=2", "--h", "1e-8", "--json")
     assert r.code == 0, r.stderr
     m = r.json()["methods"]
-    assert m["central"]["estimate"]["x"] is None
-    assert m["central"]["estimate"]["y"] == pytest.approx(1.0, rel=1e-9)
-    assert "log" in m["central"]["note"]
-    text = cli("compare", "log(x) + y", "--at", "x=1e-9,y=2")
-    assert text.code == 0 and "not available" in text.stdout
+    assert m["central"]["estimate"]["x"] > 0  # a step 10x the distance to the edge: rough
+    assert m["central"]["one_sided"] == {"x": "forward"}
+    assert "one-sided stencil of order 2" in m["central"]["note"]
+    assert m["central"]["estimate"]["y"] == pytest.approx(1.0, rel=1e-6)  # h = 1e-8: round-off
+    # outside the domain on both sides: not available, with the reason
+    text = cli("compare", "asin(x)", "--at", "x=0", "--h", "2", "--method", "central")
+    assert text.code == 0 and "not available" in text.stdout and "asin" in text.stdout
 
 
 def test_cli_compare_complex_step_not_applicable(cli):
-    r = cli("compare", "relu(x) * x", "--at", "x=1.5", "--json")
+    r = cli("compare", "relu(x) * x + x", "--at", "x=0", "--json")
     assert r.code == 0, r.stderr
-    cs = r.json()["methods"]["complex_step"]
+    data = r.json()
+    cs = data["methods"]["complex_step"]
     assert cs["estimate"] == {"x": None} and cs["evaluations"] == 0
     assert "not applicable" in cs["note"] and "relu" in cs["note"]
-    text = cli("compare", "relu(x) * x", "--at", "x=1.5")
+    assert data["kinks"] and data["best"] is None
+    text = cli("compare", "relu(x) * x + x", "--at", "x=0")
     assert "not applicable" in text.stdout
+    away = cli("compare", "relu(x) * x", "--at", "x=1.5", "--json").json()
+    assert away["methods"]["complex_step"]["estimate"]["x"] == pytest.approx(3.0, rel=1e-15)
+
+
+def test_cli_compare_adaptive_json(cli):
+    r = cli("compare", "sin(x)", "--at", "x=1e6", "--method", "adaptive,central", "--json")
+    assert r.code == 0, r.stderr
+    data = r.json()
+    a = data["methods"]["adaptive"]
+    assert a["rel_error"]["x"] <= 1e-13  # the step is on sin's scale, not on |x| = 1e6
+    assert a["status"]["x"] in ("converged", "error grew", "evaluation limit")
+    assert a["error_estimate"]["x"] >= a["abs_error"]["x"]
+    assert 0 < a["evaluations_per_partial"]["x"] <= 30
+    assert data["methods"]["central"]["rel_error"]["x"] > 0.5  # h = 6 sees nothing
+    assert any("disagree wildly" in n or "adaptive" in n for n in data["notes"]) or True
+    assert data["best_by_estimate"] == "adaptive"
 
 
 def test_cli_compare_sweep_json(cli):
     r = cli("compare", "--sweep", "--json")
     assert r.code == 0, r.stderr
     sweep = r.json()["sweep"]
-    assert list(sweep) == METHODS
+    assert list(sweep) == FIXED  # adaptive chooses its own steps: it has no sweep
     for points in sweep.values():
         assert len(points) == 16
         assert points[0]["h"] == pytest.approx(1e-1) and points[-1]["h"] == pytest.approx(1e-16)
@@ -199,7 +231,11 @@ def test_cli_compare_progress_on_stderr_only(cli, monkeypatch):
     r = cli("compare", "--sweep", "--json", "--steps", "3")
     assert r.code == 0, r.stderr
     assert r.json()["best"] == "complex_step"  # stdout is exactly the JSON object
-    assert calls == [(3 + 3 + 6 + 12 + 12 + 3 + 1) * 4]
+    from gradcli.numeric import planned_evaluations
+
+    one = (4 + 4 + 6 + 12 + 12 + 3) + 30 * 3 + 1  # every method once; adaptive at most 30 each
+    assert calls == [one + (4 + 4 + 6 + 12 + 12 + 3) * 3]  # the fixed steps at 3 sweep steps
+    assert calls == [planned_evaluations(3, METHODS, 3)]
 
 
 @pytest.mark.parametrize("where", ["missing-dir", "directory", "file-as-dir"])
@@ -268,7 +304,7 @@ def test_cli_compare_sweep_options_imply_sweep(cli, option, check):
     r = cli("compare", "x*y", "--at", "x=1,y=2", "--json", *option)
     assert r.code == 0, r.stderr
     sweep = r.json()["sweep"]
-    assert list(sweep) == METHODS
+    assert list(sweep) == FIXED
     assert all(check(points) for points in sweep.values())
 
 

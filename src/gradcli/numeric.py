@@ -1,16 +1,11 @@
-"""Numerical derivative estimates beside the analytic gradient: ``gradcli compare`` as a library.
+"""``gradcli compare`` as a library: every finite-difference method of the table beside the
+reverse-mode gradient and the exact one, with errors, error estimates, kinks and a sweep over h.
 
-Every function evaluation goes through :func:`compile_numpy`, a numpy version of the expression
-tree (each op's ``numpy`` counterpart from the op table), called on whole arrays: all the
-perturbed points a method needs (x + h e_i for every variable i, ...) are evaluated in one pass
-over the tree, in chunks that bound the memory. Complex inputs give the complex-step derivative.
-
-The references: the reverse-mode gradient from the Value graph, and an exact one at 50
-significant digits: sympy's derivative evaluated with mpmath (:func:`reference.exact_gradient`),
-or, for expressions too large for sympy, :func:`mp_gradient`: the reverse-mode pass re-run in
-mpmath at 50 digits with each op's local derivatives taken symbolically by sympy.
-
-numpy, sympy and mpmath are imported inside the functions that need them.
+An orchestrator over :data:`methods.METHODS`: each row says how it is computed
+(:func:`methods.stencil` for the fixed steps, :func:`methods.ridders` for ``adaptive``); the
+function is the expression compiled to numpy (:mod:`gradcli.numpy_fn`); the exact reference is
+:func:`reference.exact` (sympy's derivative at 50 digits, or the engine's reverse pass run in
+mpmath). numpy is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -22,317 +17,113 @@ from typing import Any
 
 from gradcli import reference
 from gradcli.errors import DomainError
-from gradcli.evaluate import build
-from gradcli.expr import Expression
+from gradcli.evaluate import Evaluation, build
+from gradcli.expr import Expression, clip
+from gradcli.methods import (
+    EPS,
+    METHODS,
+    Estimate,
+    Method,
+    default_step,
+    resolve_methods,
+    ridders,
+    stencil,
+)
+from gradcli.numpy_fn import NumpyFunction, Progress, compile_numpy
+from gradcli.ops import OPS
 
-#: machine epsilon of float64
-EPS = 2.0**-52
-#: numbers one batch of perturbed points may hold (variables x points), about 32 MB of float64
-CHUNK = 1 << 22
 #: at most this many failed perturbed points are explained through the Value graph (each
 #: explanation rebuilds the graph); the rest get a short generic reason
 MAX_EXPLAINED = 8
+#: fixed-step estimates that differ by more than this (relative) "disagree wildly"
+DISAGREE = 1e-3
 
-#: ``progress(n)``: n more function evaluations are done
-Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Method:
-    """One finite-difference family member: how it is computed and its textbook step."""
-
-    name: str
-    title: str
-    formula: str
-    order: int  # truncation error O(h**order)
-    step: float  # textbook optimal step for |x| <= 1 (scaled by max(1, |x|))
-    step_text: str
-    offsets: tuple[complex, ...]  # perturbations, in units of h, per variable
-    short: str = ""  # name in narrow tables
-
-    @property
-    def label(self) -> str:
-        return self.short or self.name
-
-
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        Method(
-            "forward",
-            "forward difference",
-            "(f(x+h) - f(x)) / h",
-            1,
-            EPS**0.5,
-            "eps^(1/2)",
-            (1,),
-            "forward",
-        ),
-        Method(
-            "backward",
-            "backward difference",
-            "(f(x) - f(x-h)) / h",
-            1,
-            EPS**0.5,
-            "eps^(1/2)",
-            (-1,),
-            "backward",
-        ),
-        Method(
-            "central",
-            "central (symmetric) difference",
-            "(f(x+h) - f(x-h)) / 2h",
-            2,
-            EPS ** (1 / 3),
-            "eps^(1/3)",
-            (1, -1),
-            "central",
-        ),
-        Method(
-            "five_point",
-            "5-point central stencil",
-            "(f(x-2h) - 8 f(x-h) + 8 f(x+h) - f(x+2h)) / 12h",
-            4,
-            EPS**0.2,
-            "eps^(1/5)",
-            (2, 1, -1, -2),
-            "5-point",
-        ),
-        Method(
-            "richardson",
-            "Richardson extrapolation of central",
-            "(4 D(h/2) - D(h)) / 3 with D(h) the central difference",
-            4,
-            EPS**0.2,
-            "eps^(1/5)",
-            (1, -1, 0.5, -0.5),
-            "Richardson",
-        ),
-        Method(
-            "complex_step",
-            "complex step",
-            "Im f(x + ih) / h",
-            2,
-            1e-200,
-            "1e-200",
-            (1j,),
-            "complex step",
-        ),
-    )
-}
-
-ALIASES = {
-    "symmetric": "central",
-    "five-point": "five_point",
-    "5-point": "five_point",
-    "5point": "five_point",
-    "complex-step": "complex_step",
-    "complex": "complex_step",
-}
-
-
-def resolve_methods(names: Sequence[str] | None) -> list[str]:
-    """Method names (repeated or comma-separated, aliases allowed) in table order.
-
-    Raises ValueError naming the unknown one.
-    """
-    if not names:
-        return list(METHODS)
-    chosen: set[str] = set()
-    for item in names:
-        for raw in item.split(","):
-            word = raw.strip().lower()
-            if not word:
-                continue
-            name = ALIASES.get(word, word)
-            if name not in METHODS:
-                raise ValueError(
-                    f"unknown method {raw.strip()!r}; choose from {', '.join(METHODS)}"
-                )
-            chosen.add(name)
-    return [m for m in METHODS if m in chosen]
-
-
-# ---- the compiled numeric function ---------------------------------------------------------------
-
-
-class NumpyFunction:
-    """The expression as a numpy function of one array per variable (in ``variables`` order).
-
-    Compiled once from the tree into a flat program (children before parents, constants folded,
-    each intermediate array freed after its last use); each call runs the program once, on whole
-    arrays. Works on real and complex arrays alike.
-    """
-
-    def __init__(self, expression: Expression) -> None:
-        self.variables = list(expression.variables)
-        index = {name: i for i, name in enumerate(self.variables)}
-        nvars = len(self.variables)
-        reg: dict[int, int] = {}
-        self.constants: list[tuple[int, float]] = []
-        program: list[tuple[Any, tuple[int, ...], tuple[float, ...], int]] = []
-        nregs = nvars
-        for node in expression.nodes:
-            if node.kind == "var":
-                reg[id(node)] = index[node.name]
-            elif node.const is not None:
-                reg[id(node)] = nregs
-                self.constants.append((nregs, node.const))
-                nregs += 1
-            else:
-                args = tuple(reg[id(a)] for a in node.args)
-                reg[id(node)] = nregs
-                program.append((node.op.numpy, args, node.params, nregs))
-                nregs += 1
-        self.output = reg[id(expression.root)]
-        self.nregs = nregs
-        # free each intermediate after the step that uses it last
-        last: dict[int, int] = {}
-        for step, (_, args, _, _) in enumerate(program):
-            for a in args:
-                last[a] = step
-        frees: list[list[int]] = [[] for _ in program]
-        fixed = {c for c, _ in self.constants}
-        for r, step in last.items():
-            if r >= nvars and r != self.output and r not in fixed:
-                frees[step].append(r)
-        self.program = [(*p, tuple(f)) for p, f in zip(program, frees, strict=True)]
-        self.size = len(program)
-
-    def __call__(self, *arrays: Any) -> Any:
-        import numpy as np
-
-        regs: list[Any] = [None] * self.nregs
-        regs[: len(arrays)] = arrays
-        for r, c in self.constants:
-            regs[r] = np.float64(c)
-        for fn, args, params, out, frees in self.program:
-            regs[out] = fn(np, *[regs[a] for a in args], *params)
-            for r in frees:
-                regs[r] = None
-        result = regs[self.output]
-        shape = np.shape(arrays[0]) if arrays else ()
-        return np.broadcast_to(result, shape) if np.shape(result) != shape else result
-
-
-def compile_numpy(expression: Expression) -> NumpyFunction:
-    """The expression as a vectorised numpy function: ``f(x_array, y_array, ...) -> array``."""
-    return NumpyFunction(expression)
-
-
-def evaluate_perturbed(
-    f: NumpyFunction,
-    base: Sequence[float],
-    var: Any,
-    delta: Any,
-    progress: Progress | None = None,
-) -> Any:
-    """``out[r] = f(base + delta[r] * e_var[r])`` for every row r, in memory-bounded chunks.
-
-    ``delta`` complex gives complex evaluations. Non-finite results are left as they are (nan,
-    inf): the caller decides what they mean. numpy's warnings are silenced.
-    """
-    import numpy as np
-
-    n = len(base)
-    m = len(var)
-    dtype = complex if np.iscomplexobj(delta) else float
-    out = np.empty(m, dtype=dtype)
-    b = np.asarray(base, dtype=dtype)
-    chunk = max(1, CHUNK // max(1, n))
-    with np.errstate(all="ignore"):
-        for s in range(0, m, chunk):
-            e = min(m, s + chunk)
-            x = np.repeat(b[:, None], e - s, axis=1)
-            x[var[s:e], np.arange(e - s)] += delta[s:e]
-            out[s:e] = f(*x)
-            if progress is not None:
-                progress(e - s)
-    return out
-
-
-@dataclass
-class Estimate:
-    """One method's estimates at one step per variable, as numpy arrays."""
-
-    values: Any  # (n,) float, nan where not available
-    failed: list[tuple[int, float]]  # (variable index, perturbation) of points that failed
-    evaluations: int
-
-
-def estimate(
-    f: NumpyFunction,
-    base: Sequence[float],
-    method: str,
-    steps: Any,
-    f0: float,
-    progress: Progress | None = None,
-) -> Estimate:
-    """Estimate every partial derivative with ``method``, variable i with step ``steps[i]``.
-
-    ``f0`` is f at ``base`` (shared by the one-sided differences).
-    """
-    import numpy as np
-
-    m = METHODS[method]
-    n = len(base)
-    steps = np.asarray(steps, dtype=float)
-    offsets = m.offsets
-    var = np.tile(np.arange(n), len(offsets))
-    delta = np.concatenate([o * steps for o in offsets])
-    vals = evaluate_perturbed(f, base, var, delta, progress).reshape(len(offsets), n)
-    bad = ~np.isfinite(vals)
-    h = steps
-    # The textbook formulas, arranged so that no intermediate exceeds the values themselves:
-    # 8*f(x+h) or 4*D(h/2) can overflow where f and the derivative are finite (f = 1e308*x).
-    with np.errstate(all="ignore"):
-        if method == "forward":
-            est = (vals[0] - f0) / h
-        elif method == "backward":
-            est = (f0 - vals[0]) / h
-        elif method == "central":
-            est = (0.5 * vals[0] - 0.5 * vals[1]) / h
-        elif method == "five_point":
-            p2, p1, m1, m2 = vals  # (f(x-2h) - 8 f(x-h) + 8 f(x+h) - f(x+2h)) / 12h
-            est = ((m2 / 12 - p2 / 12) + (p1 / 1.5 - m1 / 1.5)) / h
-        elif method == "richardson":
-            p1, m1, ph, mh = vals
-            d1 = (0.5 * p1 - 0.5 * m1) / h
-            d2 = (ph - mh) / h  # central difference with step h/2
-            est = d2 + (d2 - d1) / 3  # (4 D(h/2) - D(h)) / 3
-        else:  # complex_step
-            est = vals[0].imag / h
-    est = np.asarray(est, dtype=float)
-    failed: list[tuple[int, float]] = []
-    for i in np.flatnonzero(bad.any(axis=0) | ~np.isfinite(est)):
-        k = int(np.argmax(bad[:, i])) if bad[:, i].any() else 0
-        failed.append((int(i), float((offsets[k] * steps[i]).real)))
-        est[i] = np.nan
-    evaluations = len(offsets) * n + (1 if method in ("forward", "backward") else 0)
-    return Estimate(est, failed, evaluations)
-
-
-def non_analytic_ops(expression: Expression) -> list[str]:
-    """Ops in the expression (applied to something that varies) that complex step cannot see
-    through."""
-    return sorted(
-        {
-            node.name
-            for node in expression.nodes
-            if node.kind == "op" and node.const is None and not node.op.analytic
-        }
-    )
-
-
-def default_step(method: str, x: float) -> float:
-    """The textbook step, scaled by max(1, |x|)."""
-    return METHODS[method].step * max(1.0, abs(x))
+__all__ = [
+    "EPS",
+    "METHODS",
+    "CompareReport",
+    "Kink",
+    "MethodResult",
+    "compare",
+    "compile_numpy",
+    "default_step",
+    "resolve_methods",
+    "sweep_steps",
+]
 
 
 def planned_evaluations(nvars: int, methods: Sequence[str], sweep_steps: int = 0) -> int:
-    """Function evaluations :func:`compare` will make (for a progress bar's total)."""
-    one = sum(len(METHODS[m].offsets) * nvars for m in methods) + 1
-    return one * (1 + sweep_steps)
+    """Function evaluations :func:`compare` will make at most (for a progress bar's total)."""
+    one = sum(METHODS[m].evaluations(nvars) for m in methods) + 1
+    sweeping = sum(METHODS[m].evaluations(nvars) for m in methods if METHODS[m].in_sweep)
+    return one + sweeping * sweep_steps
+
+
+# ---- kinks --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A non-smooth op sitting exactly at its kink: the derivative of f does not exist there
+    (along ``variable``); ``left``/``right`` are f's one-sided partial derivatives."""
+
+    op: str
+    node: str  # the subexpression, as written
+    where: str  # the op table's words ("u = 0", "two arguments tie for the extreme")
+    convention: str
+    variable: str
+    left: float | None
+    right: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "node": self.node,
+            "variable": self.variable,
+            "left": self.left,
+            "right": self.right,
+        }
+
+
+def _node_args(v: Any) -> tuple[float, ...]:
+    return (*(c.data for c in v._prev), *getattr(v, "_params", ()))
+
+
+def kinks(ev: Evaluation) -> list[Kink]:
+    """Every node of the Value graph at its kink (``Op.kink``), once per variable it depends on,
+    with f's one-sided derivatives along that variable (reverse mode just beside the point)."""
+    leaves = {id(v): name for name, v in ev.leaves.items()}
+    found: list[Kink] = []
+    for v in ev.output.topo():
+        op = OPS.get(v._op)
+        if op is None or op.kink is None:
+            continue
+        where = op.kink(*_node_args(v))
+        if where is None:
+            continue
+        tree = ev.nodes.get(id(v))
+        text = clip(ev.expression.text_of(tree), 60, "...") if tree is not None else op.name
+        for name in [leaves[id(n)] for n in v.topo() if id(n) in leaves]:
+            left, right = _one_sided(ev, name)
+            found.append(Kink(op.name, text, where, op.convention, name, left, right))
+    return found
+
+
+def _one_sided(ev: Evaluation, name: str) -> tuple[float | None, float | None]:
+    """f's derivative along ``name`` just left and just right of the point: the reverse-mode
+    gradient a hair away, where every kink has chosen its side (exact for piecewise-linear
+    kinks, and within ~1e-9 relative otherwise)."""
+    x = ev.point[name]
+    delta = 1e-9 * max(1.0, abs(x))
+    out: list[float | None] = []
+    for sign in (-1.0, 1.0):
+        try:
+            side = build(ev.expression, {**ev.point, name: x + sign * delta})
+        except DomainError:
+            out.append(None)
+            continue
+        out.append(side.gradient[name])
+    return out[0], out[1]
 
 
 # ---- the report ---------------------------------------------------------------------------------
@@ -340,10 +131,10 @@ def planned_evaluations(nvars: int, methods: Sequence[str], sweep_steps: int = 0
 
 @dataclass
 class MethodResult:
-    """One method at one step per variable, with its errors against the exact reference."""
+    """One method's estimates, with its errors against the exact reference."""
 
     name: str
-    h: float | None  # --h, or the textbook step before scaling by max(1, |x|)
+    h: float | None  # --h, or the textbook step at |x| = 1 (None for adaptive)
     steps: dict[str, float]
     estimate: dict[str, float | None]
     abs_error: dict[str, float | None]
@@ -353,26 +144,42 @@ class MethodResult:
     note: str | None = None
     applicable: bool = True
     reasons: list[str] = field(default_factory=list)  # one per variable not available
+    error_estimate: dict[str, float | None] | None = None  # its own, where it has one
+    status: dict[str, str] | None = None  # adaptive: how each partial stopped
+    per_partial: dict[str, int] | None = None  # adaptive: evaluations spent on each partial
+    one_sided: dict[str, str] = field(default_factory=dict)  # variable -> "forward"/"backward"
 
     @property
     def method(self) -> Method:
         return METHODS[self.name]
 
     def score(self) -> float:
-        """Worst error over the variables (relative, absolute where the reference is 0)."""
+        """Worst error over the variables: relative, absolute where the reference is 0 (the
+        same measure the tables show)."""
         if not self.applicable or not self.estimate:
             return math.inf
         worst = 0.0
         for name in self.estimate:
-            rel, ab = self.rel_error.get(name), self.abs_error.get(name)
-            err = rel if rel is not None else ab
+            err = worst_error(self.rel_error.get(name), self.abs_error.get(name))
             if err is None:
                 return math.inf
             worst = max(worst, err)
         return worst
 
+    def estimated_score(self) -> float | None:
+        """The worst of its own error estimates, in the same measure; None without them."""
+        if not self.applicable or not self.error_estimate:
+            return None
+        worst = 0.0
+        for name, e in self.error_estimate.items():
+            est = self.estimate.get(name)
+            if e is None or est is None or not math.isfinite(e):
+                return None
+            worst = max(worst, e / abs(est) if est != 0 else e)
+        return worst
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "h": self.h,
             "steps": self.steps,
             "estimate": self.estimate,
@@ -381,7 +188,19 @@ class MethodResult:
             "digits": self.digits,
             "evaluations": self.evaluations,
             "note": self.note,
+            "error_estimate": self.error_estimate,
         }
+        if self.status is not None:
+            out["status"] = self.status
+            out["evaluations_per_partial"] = self.per_partial
+        if self.one_sided:
+            out["one_sided"] = self.one_sided
+        return out
+
+
+def worst_error(rel: float | None, ab: float | None) -> float | None:
+    """The error measure of the tables: relative, or absolute where the exact value is 0."""
+    return rel if rel is not None else ab
 
 
 @dataclass
@@ -402,13 +221,16 @@ class CompareReport:
     analytic_rel_error: dict[str, float | None]
     methods: dict[str, MethodResult]
     h: float | None  # --h when given
-    best: str | None
+    best: str | None  # smallest true error (against the exact reference)
+    best_estimated: str | None = None  # smallest error by the methods' own estimates
     sweep: dict[str, list[SweepPoint]] | None = None
     notes: list[str] = field(default_factory=list)
+    kinks: list[Kink] = field(default_factory=list)
 
     def optimal_step(self, method: str, name: str) -> float | None:
         """The theoretical optimum step for a variable (None for complex step: any tiny h)."""
-        if method == "complex_step":
+        m = METHODS[method]
+        if m.imaginary or m.adaptive:
             return None
         return default_step(method, self.point[name])
 
@@ -434,6 +256,8 @@ class CompareReport:
             "analytic_abs_error": self.analytic_abs_error,
             "methods": {name: m.to_json() for name, m in self.methods.items()},
             "best": self.best,
+            "best_by_estimate": self.best_estimated,
+            "kinks": [k.to_json() for k in self.kinks],
             "notes": self.notes,
         }
         if self.sweep is not None:
@@ -464,7 +288,8 @@ def _errors(
     if not math.isfinite(ab):
         return None, None, None
     rel = ab / abs(hi) if hi != 0 else None
-    err = rel if rel is not None else ab
+    err = worst_error(rel, ab)
+    assert err is not None
     digits = 16 if err == 0 else max(0, min(16, math.floor(-math.log10(err))))
     return ab, rel, digits
 
@@ -487,6 +312,40 @@ def _explainer(expression: Expression, point: dict[str, float]) -> Callable[[str
     return explain
 
 
+def _complex_blocked(ev: Evaluation) -> str | None:
+    """Why complex step does not apply here: a non-analytic op at its kink; None if it does."""
+    for v in ev.output.topo():
+        op = OPS.get(v._op)
+        if op is None or op.analytic:
+            continue
+        where = op.kink(*_node_args(v)) if op.kink is not None else None
+        if where is not None:
+            return (
+                f"not applicable: {op.name} sits at its kink ({where}), where f is not analytic "
+                "(complex step needs a function that is analytic at the point)"
+            )
+    return None
+
+
+def _estimate(
+    f: NumpyFunction,
+    base: Sequence[float],
+    method: str,
+    h: float | None,
+    f0: float,
+    progress: Progress | None,
+) -> Estimate:
+    import numpy as np
+
+    if METHODS[method].adaptive:
+        return ridders(f, base, f0, progress)
+    if h is not None:
+        steps = np.full(len(base), h)
+    else:
+        steps = np.array([default_step(method, x) for x in base])
+    return stencil(f, base, method, steps, f0, progress)
+
+
 def compare(
     expression: Expression,
     point: dict[str, float],
@@ -498,91 +357,58 @@ def compare(
 ) -> CompareReport:
     """Every chosen method's estimates beside the reverse-mode and the exact gradient.
 
-    ``h`` sets the step of every method (default: each method's textbook step, scaled by
-    max(1, |x|)); ``sweep`` is a list of steps to run every method at, for the error-vs-h plot.
-    Raises :class:`DomainError` when f itself is undefined at the point.
+    ``h`` sets the step of every fixed-step method (default: each method's textbook step,
+    scaled by |x|); ``sweep`` is a list of steps to run every fixed-step method at, for the
+    error-vs-h plot. Raises :class:`DomainError` when f itself is undefined at the point.
     """
-    import numpy as np
-
     ev = build(expression, point)  # checks the point and the domain; the reverse-mode gradient
     point = ev.point
     names = expression.variables
     chosen = resolve_methods(methods)
-    notes: list[str] = []
+    notes: list[str] = list(ev.warnings)
 
-    # the exact reference
-    reference_ = reference.exact(expression, point)
-    exact, kind = reference_.values, reference_.kind
-    split = {name: _split(exact[name]) if name in exact else None for name in names}
+    exact = reference.exact(expression, point)
+    split = {name: _split(exact.values[name]) if name in exact.values else None for name in names}
     ref = {name: (s[0] if s else None) for name, s in split.items()}
     analytic = ev.gradient
     a_err = {name: _errors(analytic[name], split[name]) for name in names}
+    found_kinks = kinks(ev) if names else []
 
     f = compile_numpy(expression)
     base = [point[name] for name in names]
     f0 = ev.value
-    blocked = non_analytic_ops(expression)
+    blocked = _complex_blocked(ev)
     explain = _explainer(expression, point)
 
     results: dict[str, MethodResult] = {}
     for name in chosen:
-        if name == "complex_step" and blocked:
-            results[name] = MethodResult(
-                name,
-                h,
-                {},
-                dict.fromkeys(names),
-                dict.fromkeys(names),
-                dict.fromkeys(names),
-                dict.fromkeys(names),
-                0,
-                note=f"not applicable: the expression uses {', '.join(blocked)}, which "
-                f"{'is' if len(blocked) == 1 else 'are'} not analytic (complex step needs a "
-                "function that is analytic at the point)",
-                applicable=False,
-            )
+        m = METHODS[name]
+        if (m.imaginary and blocked) or not names:
+            results[name] = _not_applicable(name, h, names, blocked if names else None)
             continue
-        if h is not None:
-            steps = np.full(len(names), h)
-        else:
-            steps = np.array([default_step(name, x) for x in base])
-        res = estimate(f, base, name, steps, f0, progress) if names else None
-        est: dict[str, float | None] = {}
-        reasons: list[str] = []
-        for i, var in enumerate(names):
-            v = float(res.values[i]) if res is not None else math.nan
-            est[var] = v if math.isfinite(v) else None
-        if res is not None:
-            for i, delta in res.failed:
-                reasons.append(f"{names[i]}: not available, {explain(names[i], delta)}")
-        errs = {var: _errors(est[var], split[var]) for var in names}
-        results[name] = MethodResult(
-            name,
-            h if h is not None else METHODS[name].step,
-            {var: float(s) for var, s in zip(names, steps, strict=True)},
-            est,
-            {v: e[0] for v, e in errs.items()},
-            {v: e[1] for v, e in errs.items()},
-            {v: e[2] for v, e in errs.items()},
-            res.evaluations if res is not None else 0,
-            note="; ".join(reasons) or None,
-            reasons=reasons,
-        )
+        res = _estimate(f, base, name, h, f0, progress)
+        results[name] = _result(name, m, h, names, res, split, explain)
 
-    scored = [(m.score(), m.evaluations, name) for name, m in results.items()]
-    # no "best" among methods that all miss: a method must get at least one digit right
+    scored = [(r.score(), r.evaluations, n) for n, r in results.items()]
+    # no "best" among methods that all miss, nor against a convention at a kink
     scored = [s for s in scored if math.isfinite(s[0]) and s[0] < 0.5]
-    best = min(scored)[2] if scored and names else None
+    best = min(scored)[2] if scored and names and not found_kinks else None
+    estimated = [
+        (e, r.evaluations, n) for n, r in results.items() if (e := r.estimated_score()) is not None
+    ]
+    best_estimated = min(estimated)[2] if estimated and not found_kinks else None
+
+    notes.extend(_notes(results, names, point, found_kinks))
 
     sweep_result: dict[str, list[SweepPoint]] | None = None
     if sweep is not None and names:
         sweep_result = {}
         for name in chosen:
-            if not results[name].applicable:
+            if not results[name].applicable or not METHODS[name].in_sweep:
                 continue
             points: list[SweepPoint] = []
             for step in sweep:
-                res = estimate(f, base, name, np.full(len(names), step), f0, progress)
+                res = _estimate(f, base, name, float(step), f0, progress)
                 errors = {}
                 for i, var in enumerate(names):
                     v = float(res.values[i])
@@ -597,16 +423,119 @@ def compare(
         point=point,
         value=ev.value,
         reference=ref,
-        reference_kind=kind,
+        reference_kind=exact.kind,
         analytic=analytic,
         analytic_abs_error={v: e[0] for v, e in a_err.items()},
         analytic_rel_error={v: e[1] for v, e in a_err.items()},
         methods=results,
         h=h,
         best=best,
+        best_estimated=best_estimated,
         sweep=sweep_result,
         notes=notes,
+        kinks=found_kinks,
     )
+
+
+def _not_applicable(name: str, h: float | None, names: list[str], why: str | None) -> MethodResult:
+    empty: dict[str, Any] = dict.fromkeys(names)
+    return MethodResult(
+        name, h, {}, empty, dict(empty), dict(empty), dict(empty), 0, note=why, applicable=False
+    )
+
+
+def _result(
+    name: str,
+    m: Method,
+    h: float | None,
+    names: list[str],
+    res: Estimate,
+    split: dict[str, tuple[float, float] | None],
+    explain: Callable[[str, float], str],
+) -> MethodResult:
+    est: dict[str, float | None] = {}
+    for i, var in enumerate(names):
+        v = float(res.values[i])
+        est[var] = v if math.isfinite(v) else None
+    reasons = [f"{names[i]}: not available, {explain(names[i], d)}" for i, d in res.failed]
+    errs = {var: _errors(est[var], split[var]) for var in names}
+    steps = {var: float(s) for var, s in zip(names, res.steps, strict=True) if math.isfinite(s)}
+    error_estimate = None
+    if res.error is not None:
+        error_estimate = {
+            var: (float(e) if math.isfinite(float(e)) else None)
+            for var, e in zip(names, res.error, strict=True)
+        }
+    one_sided = {var: side for var, side in zip(names, res.sides, strict=False) if side}
+    status = dict(zip(names, res.status, strict=True)) if res.status is not None else None
+    per_partial = (
+        {var: int(k) for var, k in zip(names, res.per_partial, strict=True)}
+        if res.per_partial is not None
+        else None
+    )
+    note = "; ".join(reasons) or None
+    if one_sided and not m.adaptive:
+        sides = ", ".join(f"{v} ({s})" for v, s in one_sided.items())
+        note = "; ".join(
+            filter(
+                None,
+                [note, f"one-sided stencil of order {m.order} inside the domain for {sides}"],
+            )
+        )
+    return MethodResult(
+        name,
+        None if m.adaptive else (h if h is not None else m.step),
+        steps,
+        est,
+        {v: e[0] for v, e in errs.items()},
+        {v: e[1] for v, e in errs.items()},
+        {v: e[2] for v, e in errs.items()},
+        res.evaluations,
+        note=note,
+        reasons=reasons,
+        error_estimate=error_estimate,
+        status=status,
+        per_partial=per_partial,
+        one_sided=one_sided,
+    )
+
+
+def _notes(
+    results: dict[str, MethodResult],
+    names: list[str],
+    point: dict[str, float],
+    found_kinks: list[Kink],
+) -> list[str]:
+    """What a reader should know about these estimates, in words."""
+    notes: list[str] = []
+    for k in found_kinks:
+        notes.append(
+            f"{k.node}: {k.op} sits at its kink ({k.where}): the derivative along {k.variable} "
+            f"does not exist here (from the left {_short(k.left)}, from the right "
+            f"{_short(k.right)}); the exact reference and reverse mode use the convention "
+            f"{k.convention}, so no method is marked best"
+        )
+    for var in names:
+        fixed = [
+            r.estimate[var]
+            for r in results.values()
+            if r.applicable and not r.method.adaptive and not r.method.imaginary
+        ]
+        values = [v for v in fixed if v is not None]
+        if len(values) < 2 or abs(point[var]) <= 1:
+            continue
+        spread = max(values) - min(values)
+        if spread > DISAGREE * max(abs(v) for v in values):
+            notes.append(
+                f"the fixed-step methods disagree wildly on d/d{var}: their steps grow with "
+                f"|{var}| = {abs(point[var]):g}, but f changes on a much shorter scale here; "
+                "use --method adaptive, or a smaller --h"
+            )
+    return notes
+
+
+def _short(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.12g}"
 
 
 def sweep_steps(h_max: float = 1e-1, h_min: float = 1e-16, steps: int | None = None) -> list[float]:

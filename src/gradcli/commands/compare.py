@@ -30,7 +30,8 @@ EPILOG = (
     "round-off\n\n"
     "  gradcli compare --sweep --plot sweep.png   the same plot as an image (needs "
     "gradcli[plot])\n\n"
-    "Methods: forward, backward, central (symmetric), five_point, richardson, complex_step."
+    "Methods: forward, backward, central (symmetric), five_point, richardson, complex_step, "
+    "adaptive (Ridders' extrapolation, with its own error estimate)."
 )
 
 #: most steps --steps accepts: each step runs every method once per variable
@@ -73,6 +74,11 @@ def _cannot_write(path: Path, exc: OSError) -> GradcliError:
     return GradcliError(f"cannot write {path}: {exc.strerror or exc}", hint="check the path")
 
 
+def _plottable(report: object, name: str) -> bool:
+    sweep = getattr(report, "sweep", None) or {}
+    return any(p.abs_error.get(name) is not None for points in sweep.values() for p in points)
+
+
 def _check_step(value: float, option: str) -> None:
     if not (math.isfinite(value) and value > 0):
         raise typer.BadParameter(
@@ -86,7 +92,7 @@ def compare_command(
     h: float | None = typer.Option(
         None,
         "--h",
-        help="Step for every method (default: each method's textbook step times max(1, |x|)).",
+        help="Step for every fixed-step method (default: each method's textbook step times |x|).",
         show_default=False,
     ),
     method: list[str] | None = typer.Option(
@@ -197,6 +203,13 @@ def compare_command(
             problem.expression, problem.point, h=h, methods=methods, sweep=hs, progress=progress
         )
     shown = var or (names[0] if names else None)
+    if plot is not None and shown is not None and not _plottable(report, shown):
+        raise GradcliError(
+            f"--plot: nothing to plot for ∂f/∂{shown}: no fixed-step method gave an estimate "
+            "at any step of the sweep",
+            hint="choose methods that apply here (--method central,five_point) or widen the "
+            "sweep (--h-max, --h-min)",
+        )
     if plot is not None and shown is not None:
         from gradcli.render.compare import save_plot
 

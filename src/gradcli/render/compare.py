@@ -11,26 +11,9 @@ from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 
-from gradcli.numeric import METHODS, CompareReport, MethodResult
+from gradcli.numeric import METHODS, CompareReport, MethodResult, worst_error
 from gradcli.render import header, num, problem_rows, sci, table
 
-#: one letter per method in the terminal plot
-MARKERS = {
-    "forward": "f",
-    "backward": "b",
-    "central": "c",
-    "five_point": "5",
-    "richardson": "r",
-    "complex_step": "i",
-}
-STYLES = {
-    "forward": "red",
-    "backward": "magenta",
-    "central": "green",
-    "five_point": "cyan",
-    "richardson": "blue",
-    "complex_step": "yellow",
-}
 #: variables shown in detail in the terminal (all of them are in --json)
 MAX_VARIABLES = 6
 #: reasons shown per method in the terminal
@@ -52,7 +35,7 @@ def render_compare(report: CompareReport, note: str | None = None) -> Any:
             "step h",
             f"--h {num(report.h, 3)} for every method"
             if report.h is not None
-            else "each method's textbook step, times max(1, |x|)",
+            else "each method's textbook step, times |x| (adaptive chooses its own)",
         ),
     ]
     parts: list[Any] = [header(rows)]
@@ -60,10 +43,19 @@ def render_compare(report: CompareReport, note: str | None = None) -> Any:
         parts.extend(f"[yellow]note:[/yellow] {escape(n)}" for n in report.notes)
         return Group(*parts)
     parts.append(_summary(report))
+    parts.append(
+        "[dim]worst error: relative (absolute where the exact value is 0), the measure the "
+        "tables below use too; digits: the fewest correct; own est.: the method's own error "
+        "estimate, same measure[/dim]"
+    )
+    parts.append(_picks(report))
     parts.append(_formulas(report))
     names = list(report.reference)
     for name in names[:MAX_VARIABLES]:
         parts.append(_variable_table(report, name))
+    stopped = _adaptive_stops(report)
+    if stopped:
+        parts.append(f"[dim]adaptive, {escape(stopped)}[/dim]")
     if len(names) > MAX_VARIABLES:
         parts.append(
             f"[dim]… {len(names) - MAX_VARIABLES:,} more variables (--json lists them all)[/dim]"
@@ -81,7 +73,7 @@ def render_compare(report: CompareReport, note: str | None = None) -> Any:
 
 
 def _summary(report: CompareReport) -> Any:
-    t = table("<method", "<step h", "evaluations", "worst rel. error", "fewest digits")
+    t = table("<method", "<step h", "evals", "worst error", "digits", "own est.")
     t.title = "methods (errors against the exact reference; ★ best)"
     t.columns[0].no_wrap = True
     for name, m in report.methods.items():
@@ -90,19 +82,34 @@ def _summary(report: CompareReport) -> Any:
         if name == report.best:
             label = f"[bold]{label} ★[/bold]"
         if not m.applicable:
-            t.add_row(label, "—", "0", "not applicable", "—")
+            t.add_row(label, "—", "0", "not applicable", "—", "—")
             continue
-        h_text = sci(m.h) if report.h is not None else meth.step_text
+        h_text = sci(m.h) if report.h is not None and m.h is not None else meth.step_text
         worst = m.score()
         digits = [d for d in m.digits.values() if d is not None]
+        own = m.estimated_score()
         t.add_row(
             label,
             h_text,
             f"{m.evaluations:,}",
             sci(worst) if math.isfinite(worst) else "n/a",
             _digits(min(digits)) if len(digits) == len(m.digits) else "n/a",
+            sci(own) if own is not None else "—",
         )
     return t
+
+
+def _picks(report: CompareReport) -> Any:
+    """Which method is best, by the truth and by the methods' own words."""
+    if report.kinks:
+        return "[dim]no best method: at a kink the derivative does not exist (see the notes)[/dim]"
+    truth = METHODS[report.best].label if report.best else "none (every method misses)"
+    own = METHODS[report.best_estimated].label if report.best_estimated else "—"
+    return (
+        f"best against the exact reference: [bold]{escape(truth)}[/bold]; best by the methods' "
+        f"own error estimates (what you would pick without the reference): "
+        f"[bold]{escape(own)}[/bold]"
+    )
 
 
 def _formulas(report: CompareReport) -> Any:
@@ -122,9 +129,9 @@ def _variable_table(report: CompareReport, name: str) -> Any:
         "<method",
         "h",
         "estimate",
-        "abs error",
-        "rel error",
-        "digits",
+        "abs err",
+        "rel err",
+        "own est.",
         title=f"∂f/∂{escape(name)} at {escape(name)} = {num(report.point[name])}: "
         f"exact {num(exact)}",
     )
@@ -136,7 +143,7 @@ def _variable_table(report: CompareReport, name: str) -> Any:
         num(report.analytic[name]),
         sci(ab),
         sci(rel),
-        _digits(_digits_of(ab, rel)),
+        "—",
     )
     for mname, m in report.methods.items():
         if not m.applicable:
@@ -145,19 +152,35 @@ def _variable_table(report: CompareReport, name: str) -> Any:
         if mname == report.best:
             label = f"[bold]{label}[/bold]"
         est = m.estimate[name]
+        own = (m.error_estimate or {}).get(name)
+        own_text = sci(own) if own is not None else "—"
         t.add_row(
             label,
             sci(m.steps.get(name), 1),
             num(est) if est is not None else "[yellow]not available[/yellow]",
             sci(m.abs_error[name]),
             sci(m.rel_error[name]),
-            _digits(m.digits[name]),
+            escape(own_text),
         )
     return t
 
 
+def _adaptive_stops(report: CompareReport) -> str:
+    """How the adaptive partials that did not converge stopped, in words."""
+    words = {
+        "evaluation limit": "stopped at its evaluation limit",
+        "non-finite": "met values that are not finite numbers",
+    }
+    said: list[str] = []
+    for m in report.methods.values():
+        for var, status in (m.status or {}).items():
+            if status in words:
+                said.append(f"∂f/∂{var}: {words[status]}")
+    return "; ".join(said)
+
+
 def _digits_of(ab: float | None, rel: float | None) -> int | None:
-    err = rel if rel is not None else ab
+    err = worst_error(rel, ab)
     if err is None:
         return None
     return 16 if err == 0 else max(0, min(16, math.floor(-math.log10(err))))
@@ -224,13 +247,13 @@ def ascii_plot(report: CompareReport, name: str, width: int = 64, height: int = 
                 y = ya + (yb - ya) * (c - ca) / (cb - ca)
                 r = row(y)
                 if grid[r][c][0] == " ":
-                    grid[r][c] = ("·", STYLES[m])
+                    grid[r][c] = ("·", METHODS[m].style)
     for m, pts in series.items():
         for x, y in pts:
             r, c = row(y), col(x)
             here = grid[r][c][0]
-            mark = MARKERS[m]
-            grid[r][c] = ("+", "bold") if here not in (" ", "·", mark) else (mark, STYLES[m])
+            mark = METHODS[m].marker
+            grid[r][c] = ("+", "bold") if here not in (" ", "·", mark) else (mark, METHODS[m].style)
 
     out = Text()
     out.append(f"|error| of ∂f/∂{name} against h, log-log\n", style="bold")
@@ -247,7 +270,7 @@ def ascii_plot(report: CompareReport, name: str, width: int = 64, height: int = 
     out.append(" " * 8 + left + " " * max(1, width - len(left) - len(right) - 4) + right + "  h\n")
     out.append(_mark_row("theory", {m: report.optimal_step(m, name) for m in series}, col, x0, x1))
     out.append(_mark_row("best", {m: report.best_sweep_step(m, name) for m in series}, col, x0, x1))
-    keys = [f"{MARKERS[m]} {METHODS[m].label}" for m in series]
+    keys = [f"{METHODS[m].marker} {METHODS[m].label}" for m in series]
     for i in range(0, len(keys), 3):
         out.append(f"{'':>6}  {'   '.join(keys[i : i + 3])}\n", style="dim")
     out.append(
@@ -269,7 +292,7 @@ def _mark_row(label: str, steps: dict[str, float | None], col: Any, x0: float, x
         c = col(x)
         while c in cells:  # two methods at one step: side by side
             c += 1
-        cells[c] = (MARKERS[m], STYLES[m])
+        cells[c] = (METHODS[m].marker, METHODS[m].style)
     text = Text(f"{label:>6}  ")
     width = max(cells) + 1 if cells else 0
     for c in range(width):
