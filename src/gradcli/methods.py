@@ -105,7 +105,7 @@ METHODS: dict[str, Method] = {
                "(4 D(h/2) - D(h)) / 3 with D(h) the central difference", 4, EPS**0.2,
                "eps^(1/5)", ((8.0, 0.5, -0.5), (-1.0, 1, -1)), "r", "blue",
                short="Richardson", denominator=6.0,
-               one_sided=((24.0, 0.5, 0), (-18.0, 1, 0), (8.0, 1.5, 0), (-1.5, 2, 0)),
+               one_sided=((48.0, 0.5, 0), (-36.0, 1, 0), (16.0, 1.5, 0), (-3.0, 2, 0)),
                check=((6.0, 0.5, -0.5),)),
         Method("complex_step", "complex step", "Im f(x + ih) / h", 2, 1e-200, "1e-200",
                ((1.0, 1j, None),), "i", "yellow", short="complex step", imaginary=True,
@@ -280,6 +280,11 @@ CON = 1.6
 #: stop once the newest extrapolation is this many times worse than the best
 SAFE = 2.0
 NTAB = 12
+#: columns after which a start whose error estimate is still above 10% is given up for a
+#: narrower one (its step spans a pole or a wiggle of f)
+PROBE = 3
+#: starting steps tried at most
+MAX_STARTS = 5
 
 
 def ridders(
@@ -300,14 +305,25 @@ def ridders(
     x = np.asarray(base, dtype=float)
     n = len(x)
     result = _Tableau.empty(n)
-    starts = [np.full(n, 0.5), 0.5 * np.abs(x)]
-    for k, h0 in enumerate(starts):
-        want = np.isfinite(result.err) & (result.err <= 1e-13 * np.abs(result.best))
-        want = ~want & (h0 > 0) & (result.evals + 4 <= MAX_EVALS)
-        if k == 1:
-            want &= ~np.isclose(h0, starts[0])
-        if want.any():
-            result.merge(_pass(f, x, f0, h0, np.flatnonzero(want), 0, result.evals, progress))
+    first = np.full(n, 0.5)
+    tried = first.copy()
+    for attempt in range(MAX_STARTS):
+        if attempt == 0:
+            h0 = first
+        elif attempt == 1:
+            h0 = 0.5 * np.abs(x)
+        else:  # every start so far was too wide (a pole, a wiggle, an overflow): narrower
+            h0 = tried / 10
+        good = np.isfinite(result.err) & (result.err <= 1e-13 * np.abs(result.best))
+        want = ~good & (h0 > 0) & (result.evals + PROBE * 2 <= MAX_EVALS)
+        if attempt == 1:
+            want &= ~np.isclose(h0, first)
+        if attempt >= 2:
+            want &= np.array([s in ("poor start", "non-finite") for s in result.status])
+        if not want.any():
+            continue
+        tried = np.where(want, np.minimum(tried, h0), tried)
+        result.merge(_pass(f, x, f0, h0, np.flatnonzero(want), 0, result.evals, progress))
     for side in (1, -1):  # a domain edge on both sides of every central difference
         want = np.array([s == "non-finite" for s in result.status]) & (
             result.evals + 3 <= MAX_EVALS
@@ -317,7 +333,10 @@ def ridders(
             one = _pass(f, x, f0, h0, np.flatnonzero(want), side, result.evals, progress)
             result.merge(one, side="forward" if side > 0 else "backward")
     error = np.maximum(2.0 * result.err, result.rounding)
-    failed = [(i, float(starts[0][i])) for i in range(n) if not np.isfinite(result.best[i])]
+    # no start gave a stable extrapolation: the estimate is not to be trusted, whatever the
+    # tableau's last differences say
+    error[[k for k, s in enumerate(result.status) if s == "poor start"]] = np.inf
+    failed = [(i, float(first[i])) for i in range(n) if not np.isfinite(result.best[i])]
     return Estimate(
         result.best,
         failed,
@@ -460,8 +479,12 @@ def _pass(
         with np.errstate(invalid="ignore"):
             grew = np.abs(table[idx, i, i] - table[idx, i - 1, i - 1]) >= SAFE * err[idx]
         converged = err[idx] <= 4 * EPS * np.abs(out.best[idx])
-        for k, g, c in zip(idx, grew, converged):
-            if c:
+        poor = (i + 1 == PROBE) & ~(err[idx] <= 0.1 * np.abs(out.best[idx]))
+        for k, g, c, p in zip(idx, grew, converged, poor):
+            if p:
+                out.status[k] = "poor start"
+                live[k] = False
+            elif c:
                 out.status[k] = "converged"
                 live[k] = False
             elif g:

@@ -452,8 +452,8 @@ def _np_special(name: str) -> Fn:
             import mpmath
 
             f = getattr(mpmath, name)
-            return np.frompyfunc(lambda z: complex(f(z)), 1, 1)(u).astype(complex)
-        return np.frompyfunc(getattr(math, name), 1, 1)(u).astype(float)
+            return np.asarray(np.frompyfunc(lambda z: complex(f(z)), 1, 1)(u), dtype=complex)
+        return np.asarray(np.frompyfunc(getattr(math, name), 1, 1)(u), dtype=float)
 
     return fn
 

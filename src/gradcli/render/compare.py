@@ -170,6 +170,8 @@ def _adaptive_stops(report: CompareReport) -> str:
     words = {
         "evaluation limit": "stopped at its evaluation limit",
         "non-finite": "met values that are not finite numbers",
+        "poor start": "found no starting step that extrapolates stably (a pole or a sharp wiggle "
+        "near the point?): do not trust it",
     }
     said: list[str] = []
     for m in report.methods.values():
