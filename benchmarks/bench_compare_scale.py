@@ -6,7 +6,7 @@ evaluations through the compiled numpy function) take at most 3x the time of ``g
 
 Measured two ways, side by side in one run:
 
-* in process: ``numeric.compile_numpy`` + ``numeric.estimate(..., "central")`` against
+* in process: ``numpy_fn.compile_numpy`` + ``methods.stencil(..., "central")`` against
   ``gradient.grad_report`` (both from the parsed expression, medians of --runs);
 * fresh processes: ``gradcli compare EXPR --method central --json`` (which also computes both
   references: the reverse-mode gradient and the 50-digit mpmath one) against
@@ -42,7 +42,7 @@ def point(n: int) -> list[str]:
 def in_process(text: str, n: int, runs: int) -> tuple[float, float]:
     import numpy as np
 
-    from gradcli import numeric
+    from gradcli import methods, numpy_fn
     from gradcli.commands.common import parse_point
     from gradcli.gradient import grad_report
     from gradcli.parse import parse
@@ -54,10 +54,10 @@ def in_process(text: str, n: int, runs: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         grad_report(expr, pt)
         t1 = time.perf_counter()
-        f = numeric.compile_numpy(expr)
+        f = numpy_fn.compile_numpy(expr)
         base = [pt[v] for v in expr.variables]
-        steps = np.array([numeric.default_step("central", x) for x in base])
-        numeric.estimate(f, base, "central", steps, 0.0)
+        steps = np.array([methods.default_step("central", x) for x in base])
+        methods.stencil(f, base, "central", steps, 0.0)
         t2 = time.perf_counter()
         grad_t.append(t1 - t0)
         central_t.append(t2 - t1)

@@ -367,7 +367,7 @@ def compare(
     chosen = resolve_methods(methods)
     notes: list[str] = list(ev.warnings)
 
-    exact = reference.exact(expression, point)
+    exact = reference.exact(expression, point, evaluation=ev)
     split = {name: _split(exact.values[name]) if name in exact.values else None for name in names}
     ref = {name: (s[0] if s else None) for name, s in split.items()}
     analytic = ev.gradient

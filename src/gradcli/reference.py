@@ -13,11 +13,14 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradcli.errors import GradcliError
 from gradcli.expr import Expression, Node, walk
 from gradcli.ops import OPS
+
+if TYPE_CHECKING:
+    from gradcli.evaluate import Evaluation
 
 #: significant digits of the exact reference
 DPS = 50
@@ -329,10 +332,16 @@ class Exact:
     skipped: str | None = None  # why sympy was not used, when it was not
 
 
-def exact(expression: Expression, point: dict[str, float], *, simplify: bool = False) -> Exact:
+def exact(
+    expression: Expression,
+    point: dict[str, float],
+    *,
+    simplify: bool = False,
+    evaluation: Evaluation | None = None,
+) -> Exact:
     """The 50-digit gradient: sympy's derivative evaluated with mpmath, or, for expressions too
     large for sympy or nested too deeply for it, the engine's reverse pass run in mpmath
-    (:func:`mp_gradient`)."""
+    (:func:`mp_gradient`, on ``evaluation``'s Value graph when given: no second forward pass)."""
     if not expression.variables:
         return Exact({}, "none: the expression has no variables", None)
     reason = None
@@ -353,7 +362,7 @@ def exact(expression: Expression, point: dict[str, float], *, simplify: bool = F
         f"reverse mode re-run in mpmath at {DPS} digits, each op's local derivative from sympy "
         f"({reason})"
     )
-    return Exact(mp_gradient(expression, point), kind, None, reason)
+    return Exact(mp_gradient(expression, point, evaluation=evaluation), kind, None, reason)
 
 
 def to_float(x: Any) -> float | None:
@@ -397,7 +406,12 @@ def _local_derivative(name: str, nargs: int, params: tuple[float, ...]) -> list[
     return out
 
 
-def mp_gradient(expression: Expression, point: dict[str, float], dps: int = DPS) -> dict[str, Any]:
+def mp_gradient(
+    expression: Expression,
+    point: dict[str, float],
+    dps: int = DPS,
+    evaluation: Evaluation | None = None,
+) -> dict[str, Any]:
     """The gradient at ``dps`` significant digits: the engine's own backward pass
     (:func:`engine.backward_steps`) run over the Value graph in mpmath numbers.
 
@@ -412,7 +426,7 @@ def mp_gradient(expression: Expression, point: dict[str, float], dps: int = DPS)
     from gradcli.engine import ZERO, Value, backward_steps
     from gradcli.evaluate import build
 
-    ev = build(expression, point, backward=False)
+    ev = evaluation or build(expression, point, backward=False)
     order = ev.output.topo()
     with mp.workdps(dps + 10):
         value: dict[int, Any] = {}
