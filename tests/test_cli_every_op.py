@@ -34,6 +34,13 @@ def test_cli_every_function_in_every_command(cli, op: Op):
         cs = data["methods"]["complex_step"]["estimate"]
         for name, g in gradient.items():
             assert cs[name] == pytest.approx(g, rel=1e-12, abs=1e-14)
+    hess = cli("hessian", text, "--at", at, "--json")
+    assert hess.code == 0, hess.stderr
+    h = hess.json()
+    assert h["gradient"] == pytest.approx([gradient[n] for n in h["variables"]], rel=1e-12)
+    if h["max_rel_error"] is not None:  # reverse over reverse against sympy's Hessian
+        assert h["max_rel_error"] < 1e-9, h
+    assert h["fd"]["max_rel_error"] is not None and h["fd"]["max_rel_error"] < 1e-4, h
     for command in ("graph", "explain"):
         r = cli(command, text, "--at", at, "--json")
         assert r.code == 0, (command, r.stderr)

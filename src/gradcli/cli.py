@@ -28,6 +28,7 @@ from gradcli.commands import (
     exercises,
     grad,
     graph,
+    hessian,
     ops,
     softmax,
     verify_torch,
@@ -60,6 +61,7 @@ CONTEXT = {"ignore_unknown_options": True, "help_option_names": ["--help"]}
 #: every command: (name, function, epilog with examples)
 COMMANDS: list[tuple[str, Callable[..., Any], str]] = [
     ("grad", grad.grad_command, grad.EPILOG),
+    ("hessian", hessian.hessian_command, hessian.EPILOG),
     ("compare", compare.compare_command, compare.EPILOG),
     ("verify-torch", verify_torch.verify_torch_command, verify_torch.EPILOG),
     ("softmax", softmax.softmax_command, softmax.EPILOG),

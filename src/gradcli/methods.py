@@ -167,7 +167,7 @@ class Estimate:
     per_partial: Any = None  # adaptive only: (n,) evaluations spent on each partial
 
 
-def _apply(terms: Sequence[Term], value: Any, imaginary: bool) -> Any:
+def combine(terms: Sequence[Term], value: Any, imaginary: bool) -> Any:
     """Sum of ``w * (f(x + a h) - f(x + b h))`` over the terms, given ``value(offset)``."""
     total = 0.0
     for w, a, b in terms:
@@ -259,13 +259,13 @@ def _stencil_values(
         def value(o: complex, scale: float = 1.0) -> Any:
             return scale * (np.full(len(idx), f0) if o == 0 else table[offsets.index(o)])
 
-        est = np.asarray(_apply(terms, value, m.imaginary) / (m.denominator * h), dtype=float)
+        est = np.asarray(combine(terms, value, m.imaginary) / (m.denominator * h), dtype=float)
         # weights times differences near the largest float can overflow where every point and
         # the derivative are finite (exp at 709): the same sum on values scaled by 2**-64
         over = good & ~np.isfinite(est)
         if over.any():
             tiny = 2.0**-64
-            scaled = _apply(terms, lambda o: value(o, tiny), m.imaginary) / (m.denominator * h)
+            scaled = combine(terms, lambda o: value(o, tiny), m.imaginary) / (m.denominator * h)
             est = np.where(over, np.asarray(scaled, dtype=float) / tiny, est)
     good = good & np.isfinite(est)
     return est, good

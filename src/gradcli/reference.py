@@ -252,7 +252,9 @@ def compile_mp(expr: Any, symbols: Sequence[Any]) -> MpFn:
         # what is not a real number (zoo, a complex value) becomes nan
         def fallback(v: Sequence[Any]) -> Any:
             value = e.subs(dict(zip(symbols, v, strict=True))).evalf(mp.mp.dps)
-            return mp.mpf(str(value)) if value.is_real and value.is_finite else mp.nan
+            if not (value.is_Number and value.is_real and value.is_finite):
+                return mp.nan  # DiracDelta(0) (a second derivative at a kink) stays symbolic
+            return mp.mpf(str(value))
 
         return fallback
 
