@@ -17,12 +17,14 @@ CASE_KEYS = {"name", "expression", "point", "passed", "value", "gradient"}
 
 
 def _check_schema(data: dict) -> None:
-    assert set(data) == {"passed", "dtype", "device", "rtol", "atol", "cases"}
+    base = {"passed", "dtype", "device", "rtol", "atol", "cases"}
+    assert base <= set(data) <= base | {"jacobian"}
     assert isinstance(data["passed"], bool)
     assert data["dtype"] in ("float32", "float64") and data["device"] in ("cpu", "cuda")
     assert isinstance(data["rtol"], float) and isinstance(data["atol"], float)
     for case in data["cases"]:
-        assert CASE_KEYS <= set(case) <= CASE_KEYS | {"gradcheck", "known_difference"}
+        extra = {"gradcheck", "known_difference", "hessian", "gradgradcheck"}
+        assert CASE_KEYS <= set(case) <= CASE_KEYS | extra
         assert isinstance(case["name"], str) and isinstance(case["expression"], str)
         assert all(isinstance(v, float) for v in case["point"].values())
         assert set(case["value"]) == {"gradcli", "torch"}
@@ -182,3 +184,67 @@ def test_cli_verify_torch_help_documents_defaults(cli) -> None:
 def test_cli_verify_torch_registration_does_not_import_torch() -> None:
     code = "import sys, gradcli.commands; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- second order and several outputs ------------------------------------------------------------
+
+
+def test_cli_verify_torch_hessian_matches_hand_values_and_torch(cli) -> None:
+    # f = x**2*y + sin(y): H = [[2y, 2x], [2x, -sin(y)]]
+    r = cli("verify-torch", "x**2*y + sin(y)", "--at", "x=1.5,y=0.5", "--hessian", "--json")
+    assert r.code == 0, r.stdout + r.stderr
+    data = r.json()
+    _check_schema(data)
+    h = data["cases"][0]["hessian"]
+    assert set(h) == {"∂²/∂x²", "∂²/∂x∂y", "∂²/∂y²"}
+    want = {"∂²/∂x²": 1.0, "∂²/∂x∂y": 3.0, "∂²/∂y²": -math.sin(0.5)}
+    for label, value in want.items():
+        assert math.isclose(h[label]["gradcli"], value, rel_tol=1e-15)
+        assert math.isclose(h[label]["torch"], value, rel_tol=1e-15)
+    text = cli("verify-torch", "x**2*y + sin(y)", "--at", "x=1.5,y=0.5", "--hessian")
+    assert "∂²/∂x∂y" in text.stdout and "autograd.functional.hessian" in text.stdout
+
+
+def test_cli_verify_torch_hessian_catches_a_wrong_second_derivative(cli, monkeypatch) -> None:
+    # mutation: sin's Value-level rule (used only for second order) says sin instead of cos;
+    # first-order verify still passes, --hessian fails on exactly the sin cases
+    wrong = dataclasses.replace(OPS["sin"], vpartials=lambda out, u: (u.sin(),))
+    monkeypatch.setitem(OPS, "sin", wrong)
+    assert cli("verify-torch", "sin(x)*y", "--at", "x=0.7,y=2").code == 0
+    r = cli("verify-torch", "sin(x)*y", "--at", "x=0.7,y=2", "--hessian")
+    assert r.code == 1 and "FAIL" in r.stdout
+    suite = cli("verify-torch", "--hessian", "--json").json()
+    failed = [c["name"] for c in suite["cases"] if not c["passed"]]
+    assert failed and all(n.startswith("sin ") or "exercise" in n for n in failed), failed
+
+
+def test_cli_verify_torch_hessian_suite_and_gradgradcheck(cli) -> None:
+    r = cli("verify-torch", "--hessian", "--gradcheck", "--json")
+    assert r.code == 0, [c["name"] for c in r.json()["cases"] if not c["passed"]]
+    cases = {c["name"]: c for c in r.json()["cases"]}
+    assert cases["micrograd test_more_ops"]["gradgradcheck"] is True
+    assert cases["relu at u=0"]["gradgradcheck"] is None  # a kink
+    assert cases["elu at u=0"]["gradgradcheck"] is None  # the second derivative jumps there
+    # elu''(0): gradcli takes PyTorch's side (0), not the negative side's exp(0) = 1
+    assert cases["elu at u=0"]["hessian"]["∂²/∂u²"]["gradcli"] == 0.0
+    one = cli("verify-torch", "tanh(x*y)", "--at", "x=0.5,y=2", "--hessian", "--gradcheck")
+    assert one.code == 0 and "gradgradcheck passed" in one.stdout
+
+
+def test_cli_verify_torch_several_outputs_check_the_jacobian(cli, monkeypatch) -> None:
+    r = cli("verify-torch", "x*y; x + z**2", "--at", "x=1,y=2,z=3", "--json")
+    assert r.code == 0, r.stderr
+    data = r.json()
+    _check_schema(data)
+    assert [c["name"] for c in data["cases"]] == ["output 1", "output 2"]
+    jac = data["jacobian"]
+    assert jac["variables"] == ["x", "y", "z"]
+    assert jac["gradcli"] == [[2.0, 1.0, 0.0], [1.0, 0.0, 6.0]] == jac["torch"]
+    text = cli("verify-torch", "x*y; x + z**2", "--at", "x=1,y=2,z=3")
+    assert "row 2 of the Jacobian" in text.stdout and "2 passed, 0 failed" in text.stdout
+    # a wrong rule in one output's op fails that row only
+    wrong = dataclasses.replace(OPS["mul"], partials=lambda out, u, v: (v, u + 1.0))
+    monkeypatch.setitem(OPS, "mul", wrong)
+    bad = cli("verify-torch", "x*y; x + z**2", "--at", "x=1,y=2,z=3", "--json").json()
+    assert [c["passed"] for c in bad["cases"]] == [False, True]
+    assert cli("verify-torch", "x*y; x", "--at", "x=1").code == 2  # y is missing

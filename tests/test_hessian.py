@@ -42,8 +42,7 @@ def _sympy_hessian(text: str, point: dict[str, float]) -> list[list[float]]:
     expr = sp.sympify(text, locals=local)  # test-only: our own literal strings
     subs = {syms[n]: sp.Float(v, 60) for n, v in point.items()}
     return [
-        [float(sp.diff(expr, syms[a], syms[b]).evalf(50, subs=subs)) for b in names]
-        for a in names
+        [float(sp.diff(expr, syms[a], syms[b]).evalf(50, subs=subs)) for b in names] for a in names
     ]
 
 
@@ -199,7 +198,7 @@ def test_hessian_property_symmetric_and_matches_sympy(x, y, k):
             assert abs(a - b) <= 1e-11 * scale
 
 
-# ---- the command ----------------------------------------------------------------------------------
+# ---- the command ---------------------------------------------------------------------------------
 
 SCHEMA = {
     "expression": str,

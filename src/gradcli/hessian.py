@@ -335,17 +335,21 @@ def _round_off_note(eig: list[float], exact: list[list[float | None]], said: str
     )
 
 
-def _kinks(output: Value) -> list[str]:
-    found: list[str] = []
+def _kinks(output: Value) -> tuple[list[str], list[str]]:
+    """The ops sitting at a kink (the first derivative jumps), and those where only the second
+    derivative jumps (elu at 0)."""
+    first: list[str] = []
+    second: list[str] = []
     for v in output.topo():
         op = OPS.get(v._op)
-        if op is None or op.kink is None:
+        if op is None:
             continue
         args = (*(c.data for c in v._prev), *getattr(v, "_params", ()))
-        where = op.kink(*args)
-        if where is not None and op.name not in found:
-            found.append(op.name)
-    return found
+        if op.kink is not None and op.kink(*args) is not None and op.name not in first:
+            first.append(op.name)
+        if op.kink2 is not None and op.kink2(*args) is not None and op.name not in second:
+            second.append(op.name)
+    return first, second
 
 
 # ---- the report ----------------------------------------------------------------------------------
@@ -383,12 +387,18 @@ def hessian_report(
                     hint="pick another point (a second derivative is infinite or overflows here)",
                     overflow=True,
                 )
-    kinks = _kinks(ev.output)
+    kinks, jumps = _kinks(ev.output)
     if kinks:
         notes.append(
             f"{', '.join(kinks)} sits exactly at its kink: f is not twice differentiable there; "
             "the Hessian shown uses the op table's conventions for the one-sided derivatives, "
             "and finite differences straddle the kink"
+        )
+    if jumps:
+        notes.append(
+            f"{', '.join(jumps)} sits where its second derivative jumps: the Hessian shown "
+            "follows PyTorch's convention (gradcli ops NAME says which side), and finite "
+            "differences average the two sides"
         )
 
     texts: list[list[str]] | None = None

@@ -56,6 +56,10 @@ class Op:
     # there; None elsewhere. The local derivatives there follow ``convention`` (PyTorch's).
     kink: Fn | None = None
     convention: str = ""
+    # (*args) -> where the first derivative is continuous but the second jumps (elu at 0), in
+    # words; None elsewhere. The Hessian there follows ``convention2`` (PyTorch's).
+    kink2: Fn | None = None
+    convention2: str = ""
     pole: Fn | None = None  # (*args) -> a warning when the arguments sit on (next to) a pole
     # (*args) -> (why, bound) where PyTorch's own function differs from the mathematics there:
     # the value and each partial may differ from torch's by up to ``bound``
@@ -836,7 +840,7 @@ _register(
        lambda out, u: (1.0 if u.data > 0 else (-1.0 if u.data < 0 else 0.0),),
        ("sign({u})",), "all reals",
        sympy=_fn("Abs"), mpmath=lambda mp, u: abs(u), numpy=_np_abs, torch=_fn("abs"),
-       analytic=False, function=True, kink=_at_zero, convention="abs'(0) = 0",
+       analytic=False, function=True, kink=_at_zero, convention="abs'(0) = 0, as in PyTorch",
        aliases=("fabs", "absolute", "Abs"),
        notes="kink at 0: abs'(0) = 0, as in PyTorch", samples=((1.3,), (-4.0,), (0.0,))),
     Op("asin", 1, math.asin, lambda out, u: (_inv_sqrt_1m(u),),
@@ -888,7 +892,7 @@ _register(
        lambda out, u: (1.0 if u.data > 0 else 0.0,), ("1 if {u} > 0 else 0",), "all reals",
        sympy=_sp_own("relu"), mpmath=lambda mp, u: u if u > 0 else mp.mpf(0),
        numpy=_np_relu, torch=_fn("relu"), aliases=("ReLU",),
-       analytic=False, function=True, kink=_at_zero, convention="relu'(0) = 0",
+       analytic=False, function=True, kink=_at_zero, convention="relu'(0) = 0, as in PyTorch",
        notes="kink at 0: relu'(0) = 0, as in PyTorch", samples=((1.3,), (-4.0,), (0.0,))),
     Op("leaky_relu", 1, lambda u, slope: u if u > 0 else slope * u,
        lambda out, u, slope: (1.0 if u > 0 else slope,),
@@ -902,16 +906,21 @@ _register(
        notes="u if u > 0 else slope*u (slope 0.01 by default)",
        samples=((1.3, 0.01), (-4.0, 0.01), (-2.0, 0.2), (0.0, 0.01))),
     Op("elu", 1, _elu, lambda out, u: (1.0 if u > 0 else math.exp(u),),
-       lambda out, u: (1.0 if u.data > 0 else u.exp(),), ("1 if {u} > 0 else exp({u})",),
+       lambda out, u: (1.0 if u.data >= 0 else u.exp(),), ("1 if {u} > 0 else exp({u})",),
        "all reals",
        sympy=_piecewise(lambda sp, u: sp.exp(u) - 1, lambda sp, u: u),
        mpmath=lambda mp, u: u if u > 0 else mp.expm1(u),
        numpy=_np_elu, torch=lambda t, u: t.nn.functional.elu(u), analytic=False,
-       function=True, notes="u if u > 0 else exp(u) - 1 (alpha = 1); smooth at 0",
+       function=True, kink2=_at_zero,
+       convention2="elu''(0) = 0 (the positive side's), as in PyTorch",
+       notes="u if u > 0 else exp(u) - 1 (alpha = 1); elu'' jumps at 0",
        samples=((1.3,), (-4.0,), (0.0,))),
     Op("selu", 1, _selu,
        lambda out, u: (SELU_SCALE if u > 0 else SELU_SCALE * SELU_ALPHA * math.exp(u),),
-       lambda out, u: (SELU_SCALE if u.data > 0 else SELU_SCALE * SELU_ALPHA * u.exp(),),
+       lambda out, u: (
+           SELU_SCALE if u.data > 0
+           else SELU_SCALE * SELU_ALPHA if u.data == 0  # a constant: selu''(0) = 0, as torch
+           else SELU_SCALE * SELU_ALPHA * u.exp(),),
        ("scale if {u} > 0 else scale*alpha*exp({u})",), "all reals",
        sympy=_piecewise(lambda sp, u: sp.Float(SELU_SCALE * SELU_ALPHA) * (sp.exp(u) - 1),
                         lambda sp, u: sp.Float(SELU_SCALE) * u),
@@ -919,6 +928,7 @@ _register(
        numpy=_np_selu, torch=lambda t, u: t.nn.functional.selu(u), analytic=False,
        function=True, kink=_at_zero,
        convention="selu'(0) = scale*alpha (the negative side's), as in PyTorch",
+       convention2="selu''(0) = 0, as in PyTorch",
        notes="scale*(u if u > 0 else alpha*(exp(u) - 1)); kink at 0",
        details=f"scale = {SELU_SCALE!r}, alpha = {SELU_ALPHA!r}, PyTorch's constants.",
        samples=((1.3,), (-4.0,), (0.0,))),
@@ -962,7 +972,7 @@ _register(
     Op("sign", 1, lambda u: float((u > 0) - (u < 0)), lambda out, u: (0.0,), _v_step(0.0),
        ("0",), "all reals (jumps at 0)",
        sympy=_sp_own("sign"), mpmath=_fn("sign"), numpy=_np_step("sign"), torch=_fn("sign"),
-       analytic=False, function=True, kink=_jump_at_zero, convention="sign'(0) = 0",
+       analytic=False, function=True, kink=_jump_at_zero, convention="sign'(0) = 0, as in PyTorch",
        aliases=("sgn", "signum"), hints=(("heaviside", "write (sign(u) + 1)/2"),
                                          ("step", "write (sign(u) + 1)/2")),
        notes="-1, 0 or 1; slope 0 (PyTorch's, also at the jump)",

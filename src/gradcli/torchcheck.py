@@ -19,13 +19,13 @@ table (arity, constant parameters, domain check), not listed per op.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gradcli.engine import Value
 from gradcli.errors import DomainError, MissingDependencyError
-from gradcli.evaluate import build
+from gradcli.evaluate import build, check_names
 from gradcli.expr import Expression, Node, to_text, walk
 from gradcli.ops import OPS, Op
 from gradcli.parse import parse
@@ -87,14 +87,23 @@ class Case:
     gradcheck_note: str = ""
     kink: bool = False  # a non-smooth op (relu, abs) evaluated exactly at its kink
     known: str = ""  # where torch's own function differs from the mathematics (op table)
+    # --hessian: the upper triangle, "∂²/∂x∂y" -> gradcli's reverse over reverse against
+    # torch.autograd.functional.hessian; None when not asked for
+    hessian: dict[str, Quantity] | None = None
+    gradgradcheck: bool | None = None  # None: not run
+    gradgradcheck_note: str = ""
 
     @property
     def quantities(self) -> list[Quantity]:
-        return [self.value, *self.gradient.values()]
+        return [self.value, *self.gradient.values(), *(self.hessian or {}).values()]
 
     @property
     def passed(self) -> bool:
-        return all(q.passed for q in self.quantities) and self.gradcheck is not False
+        return (
+            all(q.passed for q in self.quantities)
+            and self.gradcheck is not False
+            and self.gradgradcheck is not False
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -112,8 +121,19 @@ class Case:
                 for n, q in self.gradient.items()
             },
         }
+        if self.hessian is not None:
+            out["hessian"] = {
+                n: {
+                    "gradcli": _finite(q.gradcli),
+                    "torch": _finite(q.torch),
+                    "abs_diff": _finite(q.abs_diff),
+                }
+                for n, q in self.hessian.items()
+            }
         if self.gradcheck is not None or self.gradcheck_note:
             out["gradcheck"] = self.gradcheck
+        if self.gradgradcheck is not None or self.gradgradcheck_note:
+            out["gradgradcheck"] = self.gradgradcheck
         if self.known:
             out["known_difference"] = self.known
         return out
@@ -129,6 +149,8 @@ class VerifyReport:
     suite: bool = False
     gradcheck: bool = False
     notes: list[str] = field(default_factory=list)
+    hessian: bool = False  # second derivatives were compared too
+    jacobian: bool = False  # several outputs: one case per output (a row of the Jacobian)
 
     @property
     def passed(self) -> bool:
@@ -150,6 +172,23 @@ class VerifyReport:
             "rtol": self.rtol,
             "atol": self.atol,
             "cases": [c.to_json() for c in self.cases],
+            **({"jacobian": self.jacobian_json()} if self.jacobian else {}),
+        }
+
+    def jacobian_json(self) -> dict[str, Any]:
+        """Several outputs: the Jacobian both ways, one row per output, one column per variable
+        (0 where an output does not use a variable)."""
+        names = list(dict.fromkeys(n for c in self.cases for n in c.point))
+
+        def row(c: Case, side: str) -> list[float | None]:
+            return [
+                _finite(getattr(c.gradient[n], side)) if n in c.gradient else 0.0 for n in names
+            ]
+
+        return {
+            "variables": names,
+            "gradcli": [row(c, "gradcli") for c in self.cases],
+            "torch": [row(c, "torch") for c in self.cases],
         }
 
 
@@ -273,6 +312,76 @@ def _gradcheck(
     return ok, ""
 
 
+def _gradgradcheck(
+    side: TorchSide, point: Mapping[str, float], fn: Callable[[Mapping[str, Any]], Any]
+) -> tuple[bool | None, str]:
+    """``torch.autograd.gradgradcheck`` in float64: torch's second derivatives (its double
+    backward) against finite differences of its first."""
+    torch = side.torch
+    if not point:
+        return None, "no variables"
+    names = list(point)
+    inputs = tuple(side.leaf(point[n], torch.float64) for n in names)
+
+    def f(*xs: Any) -> Any:
+        return fn(dict(zip(names, xs, strict=True)))
+
+    try:
+        ok = bool(torch.autograd.gradgradcheck(f, inputs, raise_exception=True))
+    except RuntimeError as exc:
+        return False, str(exc).strip().splitlines()[0][:200]
+    return ok, ""
+
+
+def hessian_label(a: str, b: str) -> str:
+    return f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}"
+
+
+def torch_hessian(
+    side: TorchSide, point: Mapping[str, float], fn: Callable[[Mapping[str, Any]], Any]
+) -> list[list[float]]:
+    """``torch.autograd.functional.hessian`` of ``fn`` at ``point``, in the side's dtype."""
+    torch = side.torch
+    names = list(point)
+    inputs = tuple(side.constant(point[n]) for n in names)
+
+    def f(*xs: Any) -> Any:
+        out = fn(dict(zip(names, xs, strict=True)))
+        return out if isinstance(out, torch.Tensor) else side.constant(float(out))
+
+    h = torch.autograd.functional.hessian(f, inputs)
+    return [[float(h[i][j].item()) for j in range(len(names))] for i in range(len(names))]
+
+
+def _add_hessian(
+    case: Case,
+    side: TorchSide,
+    output: Value,
+    leaves: Mapping[str, Value],
+    fn: Callable[[Mapping[str, Any]], Any],
+    rtol: float,
+    atol: float,
+    gradgradcheck: bool,
+) -> None:
+    """The upper triangle of the Hessian, gradcli (reverse over reverse) against torch; and
+    gradgradcheck when asked."""
+    from gradcli.hessian import reverse_over_reverse
+
+    names = list(leaves)
+    _, ours = reverse_over_reverse(output, list(leaves.values())) if names else ([], [])
+    theirs = torch_hessian(side, case.point, fn) if names else []
+    case.hessian = {}
+    for i, a in enumerate(names):
+        for j in range(i, len(names)):
+            label = hessian_label(a, names[j])
+            case.hessian[label] = compare_number(label, ours[i][j], theirs[i][j], rtol, atol)
+    if gradgradcheck:
+        if case.kink or _has_kink2(output):
+            case.gradgradcheck_note = "skipped: at a kink, finite differences do not apply"
+        else:
+            case.gradgradcheck, case.gradgradcheck_note = _gradgradcheck(side, case.point, fn)
+
+
 # ---- cases ---------------------------------------------------------------------------------------
 
 
@@ -286,6 +395,15 @@ def _has_kink(output: Value) -> bool:
     for node in output.topo():
         op = OPS.get(node._op)
         if op is not None and op.kink is not None and op.kink(*_node_args(node)) is not None:
+            return True
+    return False
+
+
+def _has_kink2(output: Value) -> bool:
+    """True when an op sits where its second derivative jumps (``Op.kink2``)."""
+    for node in output.topo():
+        op = OPS.get(node._op)
+        if op is not None and op.kink2 is not None and op.kink2(*_node_args(node)) is not None:
             return True
     return False
 
@@ -325,8 +443,10 @@ def check_expression(
     atol: float,
     name: str | None = None,
     gradcheck: bool = False,
+    hessian: bool = False,
 ) -> Case:
-    """gradcli's Value graph and torch autograd on one expression at one point.
+    """gradcli's Value graph and torch autograd on one expression at one point (and, with
+    ``hessian``, their second derivatives; ``gradcheck`` then runs gradgradcheck too).
 
     Raises :class:`DomainError` (from :func:`gradcli.evaluate.build`) when the point is outside
     the expression's domain.
@@ -351,6 +471,8 @@ def check_expression(
     case.known = known
     if gradcheck:
         _add_gradcheck(case, side, ev.point, fn)
+    if hessian:
+        _add_hessian(case, side, ev.output, ev.leaves, fn, rtol, max(atol, gap), gradcheck)
     return case
 
 
@@ -417,7 +539,13 @@ PROGRAMS = (
 
 
 def check_program(
-    program: Program, side: TorchSide, *, rtol: float, atol: float, gradcheck: bool = False
+    program: Program,
+    side: TorchSide,
+    *,
+    rtol: float,
+    atol: float,
+    gradcheck: bool = False,
+    hessian: bool = False,
 ) -> Case:
     """Run a :class:`Program` on gradcli's Value and on torch tensors, and compare."""
     leaves = {n: Value(x) for n, x in program.point.items()}
@@ -433,6 +561,8 @@ def check_program(
     case.kink = _has_kink(out)
     if gradcheck:
         _add_gradcheck(case, side, program.point, fn)
+    if hessian:
+        _add_hessian(case, side, out, leaves, fn, rtol, atol, gradcheck)
     return case
 
 
@@ -478,12 +608,13 @@ def suite(
     rtol: float,
     atol: float,
     gradcheck: bool = False,
+    hessian: bool = False,
     ops: Mapping[str, Op] | None = None,
 ) -> list[Case]:
     """The built-in suite, one :class:`Case` per expression and point."""
     from gradcli.examples import EXAMPLE_EXPR, EXAMPLE_POINT
 
-    kw: dict[str, Any] = {"rtol": rtol, "atol": atol, "gradcheck": gradcheck}
+    kw: dict[str, Any] = {"rtol": rtol, "atol": atol, "gradcheck": gradcheck, "hessian": hessian}
     cases = [
         check_expression(
             parse(EXAMPLE_EXPR),
@@ -526,7 +657,7 @@ def resolve_tolerances(
 
 
 def verify(
-    expression: Expression | None,
+    expression: Expression | Sequence[Expression] | None,
     point: Mapping[str, float] | None = None,
     *,
     dtype: str = "float64",
@@ -534,23 +665,44 @@ def verify(
     rtol: float | None = None,
     atol: float | None = None,
     gradcheck: bool = False,
+    hessian: bool = False,
 ) -> VerifyReport:
     """Compare gradcli with torch autograd on ``expression`` at ``point`` (the built-in suite when
-    ``expression`` is None)."""
+    ``expression`` is None). Several expressions (the outputs of a Jacobian) give one case per
+    output, a row of the Jacobian each, at the same point."""
     side = torch_side(dtype, device)
     r, a, note = resolve_tolerances(dtype, rtol, atol)
+    kw: dict[str, Any] = {"rtol": r, "atol": a, "gradcheck": gradcheck, "hessian": hessian}
+    outputs: list[Expression] | None = None
     if expression is None:
-        cases = suite(side, rtol=r, atol=a, gradcheck=gradcheck)
+        cases = suite(side, **kw)
+    elif isinstance(expression, Expression):
+        cases = [check_expression(expression, point or {}, side, **kw)]
     else:
+        outputs = list(expression)
+        names = list(dict.fromkeys(n for e in outputs for n in e.variables))
+        full = check_names(names, point or {})
         cases = [
-            check_expression(expression, point or {}, side, rtol=r, atol=a, gradcheck=gradcheck)
+            check_expression(
+                e, {n: full[n] for n in e.variables}, side, name=f"output {i + 1}", **kw
+            )
+            for i, e in enumerate(outputs)
         ]
     report = VerifyReport(cases, dtype, device, r, a, suite=expression is None, gradcheck=gradcheck)
+    report.hessian = hessian
+    if outputs is not None:
+        report.jacobian = True
     if note:
         report.notes.append(note)
     if gradcheck:
         report.notes.append(
             "gradcheck: torch.autograd.gradcheck, run in float64 (it needs double precision), "
             "compares torch's analytic gradient with finite differences"
+            + ("; gradgradcheck does the same for its second derivatives" if hessian else "")
+        )
+    if hessian:
+        report.notes.append(
+            "Hessian: gradcli's reverse over reverse (the backward pass built of Values) against "
+            f"torch.autograd.functional.hessian in {dtype}; the upper triangle (H is symmetric)"
         )
     return report

@@ -84,6 +84,8 @@ def describe(op: Op) -> dict[str, Any]:
         "analytic": op.analytic,
         "kinks": op.kink is not None,
         "convention": op.convention or None,
+        "second_derivative_jumps": op.kink2 is not None,
+        "convention2": op.convention2 or None,
         "torch_differs": op.torch_gap is not None,
         "method": f"Value.{op.name}()" if op.function else None,
         "hints": dict(op.hints),

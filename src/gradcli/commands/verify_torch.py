@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from typing import Any
 
 import typer
 
@@ -12,7 +13,7 @@ from gradcli.commands.common import (
     EXPR_HELP,
     JSON_OPT,
     emit_json,
-    load_problem,
+    load_problems,
     make_console,
 )
 from gradcli.errors import ExitStatus, PointError
@@ -28,6 +29,8 @@ EPILOG = (
     '  gradcli verify-torch "x**2 * sin(y)" --at x=1.5 --at y=0.3\n\n'
     '  gradcli verify-torch "relu(x) + abs(x)" --at x=0 --json\n\n'
     "  gradcli verify-torch --dtype float32 --gradcheck\n\n"
+    '  gradcli verify-torch "x*y; x + y**2" --at x=1,y=2     two outputs: the Jacobian\n\n'
+    '  gradcli verify-torch "tanh(x*y)" --at x=0.5,y=2 --hessian --gradcheck\n\n'
     "Agreement: |gradcli - torch| <= atol + rtol*|torch|. Defaults: "
     f"rtol={_F64[0]:g}, atol={_F64[1]:g} in float64; rtol={_F32[0]:g}, atol={_F32[1]:g} in "
     "float32. Exit codes: 0 all agree, 1 a mismatch, 2 bad input or no PyTorch."
@@ -75,7 +78,14 @@ def verify_torch_command(
     gradcheck: bool = typer.Option(
         False,
         "--gradcheck",
-        help="Also run torch.autograd.gradcheck (float64, finite differences) on each case.",
+        help="Also run torch.autograd.gradcheck (float64, finite differences) on each case; "
+        "with --hessian, gradgradcheck too.",
+    ),
+    hessian: bool = typer.Option(
+        False,
+        "--hessian",
+        help="Also compare second derivatives: gradcli's Hessian (reverse over reverse) "
+        "against torch.autograd.functional.hessian.",
     ),
     as_json: bool = JSON_OPT,
 ) -> ExitStatus:
@@ -83,8 +93,10 @@ def verify_torch_command(
 
     Builds the expression as a PyTorch graph (leaf tensors with requires_grad), op by op from the
     op table, runs autograd, and compares the value and each partial derivative with gradcli's
-    Value graph: both numbers, their absolute and relative difference, and a verdict. With no
-    expression, runs the built-in suite. Needs PyTorch (pip install 'gradcli[torch]').
+    Value graph: both numbers, their absolute and relative difference, and a verdict. Several
+    expressions separated by ';' check the Jacobian, one output at a time; --hessian checks
+    second derivatives too. With no expression, runs the built-in suite. Needs PyTorch
+    (pip install 'gradcli[torch]').
     """
     for option, value in (("--rtol", rtol), ("--atol", atol)):
         if value is not None and not math.isfinite(value):
@@ -93,26 +105,25 @@ def verify_torch_command(
             )
     from gradcli.torchcheck import verify
 
+    kw: dict[str, Any] = {
+        "dtype": dtype.value,
+        "device": device.value,
+        "rtol": rtol,
+        "atol": atol,
+        "gradcheck": gradcheck,
+        "hessian": hessian,
+    }
     if expr is None:
         if at:
             raise PointError(
                 "--at was given without an expression; the built-in suite brings its own points",
                 hint='give the expression too, e.g. gradcli verify-torch "x**2" --at x=3',
             )
-        report = verify(
-            None, dtype=dtype.value, device=device.value, rtol=rtol, atol=atol, gradcheck=gradcheck
-        )
+        report = verify(None, **kw)
     else:
-        problem = load_problem(expr, at)
-        report = verify(
-            problem.expression,
-            problem.point,
-            dtype=dtype.value,
-            device=device.value,
-            rtol=rtol,
-            atol=atol,
-            gradcheck=gradcheck,
-        )
+        problems = load_problems(expr, at)
+        target = problems[0].expression if len(problems) == 1 else [p.expression for p in problems]
+        report = verify(target, problems[0].point, **kw)
     if as_json:
         emit_json(report.to_json())
     else:

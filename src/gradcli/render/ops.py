@@ -47,7 +47,9 @@ def render_op(op: Op) -> Any:
     if op.details:
         rows.append(("details", escape(op.details)))
     if op.kink is not None:
-        rows.append(("at a kink", escape(f"{op.convention} (PyTorch's convention)")))
+        rows.append(("at a kink", escape(op.convention)))
+    if op.convention2:
+        rows.append(("2nd derivative", escape(op.convention2)))
     rows.append(
         (
             "complex step",

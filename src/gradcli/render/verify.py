@@ -26,6 +26,11 @@ def render_verify(report: VerifyReport) -> Any:
                 "test_more_ops, every op in the op table at several points (kinks included)",
             )
         )
+    elif report.jacobian:
+        for i, case in enumerate(report.cases):
+            rows.append((f"output {i + 1}", escape(clip(case.expression, 2000))))
+        point = {k: v for c in report.cases for k, v in c.point.items()}
+        rows.append(("point", escape(point_text(point)) or "(no variables)"))
     else:
         case = report.cases[0]
         rows.append(("expression", escape(clip(case.expression, 2000))))
@@ -46,10 +51,18 @@ def render_verify(report: VerifyReport) -> Any:
         if len(failed) > MAX_DETAILS:
             parts.append(f"[dim]... and {len(failed) - MAX_DETAILS} more failed cases[/dim]")
     else:
+        for i, case in enumerate(report.cases):
+            title = "gradcli (Value graph, float64) vs PyTorch autograd"
+            if report.jacobian:
+                title = f"output {i + 1}: row {i + 1} of the Jacobian"
+            parts.append(_case_table(case, title=title))
+            if report.gradcheck:
+                parts.append(f"[bold]gradcheck[/bold]  {_gradcheck_text(case, long=True)}")
+                if report.hessian:
+                    parts.append(
+                        f"[bold]gradgradcheck[/bold]  {_gradgradcheck_text(case, long=True)}"
+                    )
         case = report.cases[0]
-        parts.append(_case_table(case, title="gradcli (Value graph, float64) vs PyTorch autograd"))
-        if report.gradcheck:
-            parts.append(f"[bold]gradcheck[/bold]  {_gradcheck_text(case, long=True)}")
         if any(not math.isfinite(q.torch) for q in case.quantities):
             limit = (
                 " (float32 holds numbers up to about 3.4e38)" if report.dtype == "float32" else ""
@@ -70,7 +83,9 @@ def _verdict(passed: bool) -> str:
 
 
 def _label(q: Quantity) -> str:
-    return "value" if q.name == "value" else f"∂/∂{escape(q.name)}"
+    if q.name == "value":
+        return "value"
+    return escape(q.name) if q.name.startswith("∂²") else f"∂/∂{escape(q.name)}"
 
 
 def _rel(q: Quantity) -> str:
@@ -94,6 +109,8 @@ def _suite_table(report: VerifyReport) -> Any:
     columns = ["<case", "abs diff", "rel diff", "<verdict"]
     if report.gradcheck:
         columns.append("<gradcheck")
+        if report.hessian:
+            columns.append("<gradgrad")
     t = table(
         *columns,
         title="gradcli vs PyTorch autograd (largest difference over the value and "
@@ -115,19 +132,31 @@ def _suite_table(report: VerifyReport) -> Any:
         ]
         if report.gradcheck:
             row.append(_gradcheck_text(case))
+            if report.hessian:
+                row.append(_gradgradcheck_text(case))
         t.add_row(*row)
     return t
 
 
 def _gradcheck_text(case: Case, long: bool = False) -> str:
-    if case.gradcheck is True:
+    return _check_text("gradcheck", case.gradcheck, case.gradcheck_note, case.kink, long)
+
+
+def _gradgradcheck_text(case: Case, long: bool = False) -> str:
+    return _check_text(
+        "gradgradcheck", case.gradgradcheck, case.gradgradcheck_note, case.kink, long
+    )
+
+
+def _check_text(name: str, result: bool | None, note: str, kink: bool, long: bool) -> str:
+    if result is True:
         return "[green]ok[/green]" + (
-            " (torch.autograd.gradcheck passed, in float64)" if long else ""
+            f" (torch.autograd.{name} passed, in float64)" if long else ""
         )
-    if case.gradcheck is False:
-        why = f": {escape(case.gradcheck_note)}" if long and case.gradcheck_note else ""
+    if result is False:
+        why = f": {escape(note)}" if long and note else ""
         return f"[bold red]FAIL[/bold red]{why}"
-    if case.gradcheck_note:
-        short = "skipped (kink)" if case.kink else "skipped"
-        return f"[dim]{escape(case.gradcheck_note if long else short)}[/dim]"
+    if note:
+        short = "skipped (kink)" if kink else "skipped"
+        return f"[dim]{escape(note if long else short)}[/dim]"
     return "—"
