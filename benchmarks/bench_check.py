@@ -37,7 +37,12 @@ def timed(cmd: list[str]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument(
+        "--smoke", action="store_true", help="a tiny run that only proves it works (CI)"
+    )
     args = ap.parse_args()
+    if args.smoke:
+        args.runs = 1
     with tempfile.TemporaryDirectory() as tmp:
         base_file = Path(tmp) / "baseline.py"
         base_file.write_text(BASELINE.format(path=str(LECTURE)))

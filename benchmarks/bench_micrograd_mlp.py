@@ -84,7 +84,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=10, help="training steps per process")
     ap.add_argument("--repeats", type=int, default=3, help="fresh processes per engine")
+    ap.add_argument(
+        "--smoke", action="store_true", help="a tiny run that only proves it works (CI)"
+    )
     args = ap.parse_args()
+    if args.smoke:
+        args.steps, args.repeats = 1, 1
     best: dict[str, float] = {}
     for _ in range(args.repeats):
         for engine in ("micrograd", "gradcli"):  # interleaved, so drift hits both alike

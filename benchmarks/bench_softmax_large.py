@@ -50,7 +50,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--loop-classes", type=int, default=200)
+    ap.add_argument(
+        "--smoke", action="store_true", help="a tiny run that only proves it works (CI)"
+    )
     args = ap.parse_args()
+    if args.smoke:
+        args.runs, args.n, args.loop_classes = 1, 500, 20
     rng = random.Random(0)
     xs = [rng.gauss(0.0, 3.0) for _ in range(args.n)]
     target = 42 % args.n

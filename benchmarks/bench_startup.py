@@ -39,7 +39,12 @@ def timed(cmd: list[str]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument(
+        "--smoke", action="store_true", help="a tiny run that only proves it works (CI)"
+    )
     args = ap.parse_args()
+    if args.smoke:
+        args.runs = 2
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(BASELINE)
         baseline_path = f.name

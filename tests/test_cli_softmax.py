@@ -181,7 +181,7 @@ def test_cli_softmax_10000_logits_from_a_file(cli, tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("abc", "1", "--target", "0"), "logit 1 is not a number: 'abc'"),
+        (("abc", "1", "--target", "0"), "logit 0 is not a number: 'abc'"),
         (("1", "2", "--target", "2"), "--target 2 is out of range"),
         (("--target", "-1", "1", "2"), "--target -1 is out of range"),
         (("1", "nan", "--target", "0"), "every logit must be a finite number"),

@@ -30,7 +30,11 @@ from gradcli.expr import Expression, Node, to_text, walk
 from gradcli.ops import OPS, Op
 from gradcli.parse import parse
 
-INSTALL_HINT = "install it with: pip install 'gradcli[torch]'"
+INSTALL_HINT = (
+    "install it with: pip install 'gradcli[torch]' (in a checkout of gradcli: "
+    "pip install -e '.[torch]'; for the small CPU-only build add "
+    "--index-url https://download.pytorch.org/whl/cpu)"
+)
 
 #: default tolerances: tight for float64 (a few hundred ulps of rounding in a long graph)...
 DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {

@@ -160,7 +160,8 @@ def compare_command(
         except ImportError:
             raise MissingDependencyError(
                 "--plot needs matplotlib, which is not installed",
-                hint="pip install 'gradcli[plot]'",
+                hint="pip install 'gradcli[plot]' (in a checkout of gradcli: "
+                "pip install -e '.[plot]')",
             ) from None
         sweep = True
     # the sweep's own options mean nothing without it: giving one asks for the sweep
@@ -229,4 +230,5 @@ def compare_command(
     console = make_console()
     console.print(render_compare(report, EXAMPLE_NOTE if problem.builtin else None))
     if report.sweep and shown is not None:
-        console.print(render_sweep(report, shown))
+        # the plot's frame takes 8 columns and its markers may sit one past the last
+        console.print(render_sweep(report, shown, width=max(20, min(64, console.width - 10))))

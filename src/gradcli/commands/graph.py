@@ -138,4 +138,7 @@ def explain_command(
     from gradcli.render.graph import render_explain
 
     note = EXAMPLE_NOTE if problem.builtin else None
-    make_console().print(render_explain(ex, note, max_nodes))
+    console = make_console()
+    # the input column gets what a wide terminal has beyond the 100 columns the table needs
+    label = max(10, 10 + console.width - 100)
+    console.print(render_explain(ex, note, max_nodes, label_width=label))

@@ -112,7 +112,7 @@ def parse_logits(words: list[str], source: str = "logit") -> list[float]:
     out: list[float] = []
     for word in words:
         for part in word.replace(",", " ").split():
-            out.append(_number(part, f"{source} {len(out) + 1}"))
+            out.append(_number(part, f"{source} {len(out)}"))  # counted from 0, like classes
     if not out:
         raise PointError("no logits given", hint=_HINT)
     return out

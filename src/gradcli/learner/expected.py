@@ -78,7 +78,10 @@ class References:
         if self.torch_status == "used":
             return f"{base} and PyTorch {self.torch_version} (float64)"
         if self.torch_status == "missing":
-            return f"{base}; PyTorch is not installed (pip install 'gradcli[torch]' adds it)"
+            return (
+                f"{base}; PyTorch is not installed (pip install 'gradcli[torch]' adds it; in a "
+                "checkout: pip install -e '.[torch]')"
+            )
         if self.torch_status == "off":
             return f"{base}; PyTorch not used (--no-torch)"
         return base

@@ -165,7 +165,9 @@ def _left_out(graph: Graph, view: TreeView) -> str:
 # ---- explain ------------------------------------------------------------------------------------
 
 
-def render_explain(ex: Explanation, note: str | None = None, max_rows: int = MAX_ROWS) -> Any:
+def render_explain(
+    ex: Explanation, note: str | None = None, max_rows: int = MAX_ROWS, label_width: int = 10
+) -> Any:
     graph = ex.graph
     parts: list[Any] = [header(_head(graph, note))]
     if not ex.steps:
@@ -204,7 +206,7 @@ def render_explain(ex: Explanation, note: str | None = None, max_rows: int = MAX
             t.add_row(
                 step.node if first else "",
                 fmt(step.upstream) if first else "",
-                f"{inp.node} {escape(clip(child.text, 10))}",
+                f"{inp.node} {escape(clip(child.text, label_width))}",
                 escape(derivative),
                 fmt(inp.contribution),
                 escape(acc) if child.kind != "var" else f"[bold]{escape(acc)}[/bold]",
