@@ -305,12 +305,13 @@ def test_cli_graph_notice_says_every_node_is_shown_when_only_references_are_left
     assert "2 of 2 nodes" not in out
 
 
-@pytest.mark.parametrize("bound", ["0", "3001", "5000"])
+@pytest.mark.parametrize("bound", ["0", "301", "500"])
 def test_cli_graph_no_showing_notice_when_nothing_is_left_out(cli, bound):
-    r = cli("graph", "-", "--at", "x=1", "--max-nodes", bound, stdin=SUM_OF_X)
+    # 301 rows (the sum, x in full, 299 references) prove what 3,001 did, ten times faster
+    r = cli("graph", "-", "--at", "x=1", "--max-nodes", bound, stdin=" + ".join(["x"] * 300))
     assert r.code == 0, r.stderr
     assert "showing" not in r.stdout
-    assert r.stdout.count("n0 x  ↑ shown above") == 2_999  # every later use of x
+    assert r.stdout.count("n0 x  ↑ shown above") == 299  # every later use of x
 
 
 def test_cli_graph_notice_counts_nodes_left_out(cli):
