@@ -297,9 +297,14 @@ def _torch_run(
 
 
 def _gradcheck(
-    side: TorchSide, point: Mapping[str, float], fn: Callable[[Mapping[str, Any]], Any]
+    side: TorchSide,
+    point: Mapping[str, float],
+    fn: Callable[[Mapping[str, Any]], Any],
+    check: str = "gradcheck",
 ) -> tuple[bool | None, str]:
-    """``torch.autograd.gradcheck`` in float64 (it needs double precision) on ``side.device``."""
+    """``torch.autograd.gradcheck`` (torch's gradient against finite differences) or, with
+    ``check="gradgradcheck"``, its second derivatives against finite differences of its first;
+    in float64 (they need double precision) on ``side.device``."""
     torch = side.torch
     if not point:
         return None, "no variables"
@@ -310,29 +315,8 @@ def _gradcheck(
         return fn(dict(zip(names, xs, strict=True)))
 
     try:
-        ok = bool(torch.autograd.gradcheck(f, inputs, raise_exception=True))
+        ok = bool(getattr(torch.autograd, check)(f, inputs, raise_exception=True))
     except RuntimeError as exc:  # GradcheckError is a RuntimeError
-        return False, str(exc).strip().splitlines()[0][:200]
-    return ok, ""
-
-
-def _gradgradcheck(
-    side: TorchSide, point: Mapping[str, float], fn: Callable[[Mapping[str, Any]], Any]
-) -> tuple[bool | None, str]:
-    """``torch.autograd.gradgradcheck`` in float64: torch's second derivatives (its double
-    backward) against finite differences of its first."""
-    torch = side.torch
-    if not point:
-        return None, "no variables"
-    names = list(point)
-    inputs = tuple(side.leaf(point[n], torch.float64) for n in names)
-
-    def f(*xs: Any) -> Any:
-        return fn(dict(zip(names, xs, strict=True)))
-
-    try:
-        ok = bool(torch.autograd.gradgradcheck(f, inputs, raise_exception=True))
-    except RuntimeError as exc:
         return False, str(exc).strip().splitlines()[0][:200]
     return ok, ""
 
@@ -383,7 +367,9 @@ def _add_hessian(
         if case.kink or _has_kink2(output):
             case.gradgradcheck_note = "skipped: at a kink, finite differences do not apply"
         else:
-            case.gradgradcheck, case.gradgradcheck_note = _gradgradcheck(side, case.point, fn)
+            case.gradgradcheck, case.gradgradcheck_note = _gradcheck(
+                side, case.point, fn, "gradgradcheck"
+            )
 
 
 # ---- cases ---------------------------------------------------------------------------------------
