@@ -37,8 +37,8 @@ ASCII = str.maketrans(
         "≈": "~",
         "→": "->",
         "←": "<-",
-        "²": "^2",
-        "³": "^3",
+        "²": "2",  # one column for one: a table laid out with ² stays aligned (d2f/dx2)
+        "³": "3",
         "√": "sqrt",
         "π": "pi",
         "∞": "inf",
