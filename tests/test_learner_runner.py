@@ -250,7 +250,7 @@ def test_runner_value_that_needs_more_arguments_is_one_root_cause(tmp_path):
         'def __init__(self, data, _children, _op="", label=""):',
     )
     report = check(path)
-    assert report.root_causes == ["Value"]
+    assert report.root_causes == ["__init__"]
     assert "give the constructor's other arguments defaults" in (
         next(c.hint for c in report.checks if c.status == "fail") or ""
     )

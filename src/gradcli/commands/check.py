@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -16,6 +20,8 @@ from gradcli.render.console import write_err
 EPILOG = (
     "Examples:\n\n"
     "  gradcli check value.py                 your Value class, op by op, then backward()\n\n"
+    "  gradcli check micrograd_exercises.ipynb  a notebook (Colab's too), cell by cell\n\n"
+    "  gradcli check nn.py --class Node --attr data=value,backward=backprop\n\n"
     "  gradcli check exercises/               the progress table of an exercise folder\n\n"
     "  gradcli check derivatives.py --json    one JSON object (for scripts and grading)\n\n"
     "  gradcli check engine.py --class Value --timeout 3 --no-torch\n\n"
@@ -26,8 +32,9 @@ EPILOG = (
 )
 
 PATH_HELP = (
-    "A Python file (a Value class, gradf, forward_difference, symmetric_difference, softmax, "
-    "nll), or an exercise folder from 'gradcli exercises new'."
+    "A Python file, a notebook (.ipynb) or a script exported from one (.py/.txt) holding a "
+    "Value class (any name), gradf, forward_difference, symmetric_difference, softmax or nll; "
+    "or an exercise folder from 'gradcli exercises new'."
 )
 
 
@@ -38,7 +45,22 @@ def check_command(
         "10", "--timeout", help="Seconds each check may run before it is stopped.", metavar="S"
     ),
     class_name: str | None = typer.Option(
-        None, "--class", help="The class to check, when it is not named Value.", metavar="NAME"
+        None,
+        "--class",
+        help="The class to check (default: Value, else the one class with arithmetic).",
+        metavar="NAME",
+    ),
+    attrs: str | None = typer.Option(
+        None,
+        "--attr",
+        help=(
+            "Name what gradcli would otherwise find by behaviour, ROLE=NAME[,...]; roles: "
+            "data, grad, children, op, step, backward (e.g. --attr data=value,step=_backprop)."
+        ),
+        metavar="ROLE=NAME",
+    ),
+    budget: str = typer.Option(
+        "60", "--budget", help="Seconds for all the checks of one file together.", metavar="S"
     ),
     no_torch: bool = typer.Option(
         False, "--no-torch", help="Do not compare with PyTorch even when it is installed."
@@ -56,13 +78,20 @@ def check_command(
     or the file does not load.
     """
     try:
-        seconds = _timeout(timeout)
+        opts = Options(
+            timeout=_seconds(timeout, "--timeout", 3600),
+            budget=_seconds(budget, "--budget", 86400),
+            class_name=class_name,
+            given=_attrs(attrs),
+            use_torch=not no_torch,
+            verbose=verbose,
+        )
         if watch and as_json:
             raise GradcliError("--watch and --json do not go together", hint="drop one of them")
         target = _path(path)
         if watch:
-            return _watch(target, path or "", seconds, class_name, not no_torch, verbose)
-        return _run(target, path or "", seconds, class_name, not no_torch, as_json, verbose)
+            return _watch(target, path or "", opts)
+        return _run(target, path or "", opts, as_json)
     except GradcliError as exc:
         if not as_json:
             raise
@@ -71,20 +100,53 @@ def check_command(
         return ExitStatus.BAD_INPUT
 
 
-def _timeout(text: str) -> float:
+@dataclass
+class Options:
+    timeout: float
+    budget: float
+    class_name: str | None
+    given: dict[str, str]
+    use_torch: bool
+    verbose: bool
+
+
+def _seconds(text: str, option: str, most: float) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= 3600):
+    if not (math.isfinite(value) and 0 < value <= most):
         raise GradcliError(
-            f"--timeout {text}: give a number of seconds above 0 (at most 3600)",
-            hint="e.g. --timeout 5",
+            f"{option} {text}: give a number of seconds above 0 (at most {most:g})",
+            hint=f"e.g. {option} 5",
         )
     return value
 
 
+#: the roles --attr may name
+ROLES = ("data", "grad", "children", "op", "step", "backward")
+
+
+def _attrs(text: str | None) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        role, eq, name = part.partition("=")
+        role, name = role.strip(), name.strip()
+        if not eq or role not in ROLES or not name.isidentifier():
+            raise GradcliError(
+                f"--attr {part.strip()}: give ROLE=NAME with ROLE one of {', '.join(ROLES)} "
+                "and NAME an attribute name",
+                hint="e.g. --attr data=value,grad=grad,backward=backprop",
+            )
+        given[role] = name
+    return given
+
+
 def _path(path: str | None) -> Path:
+    from gradcli.learner.sources import SUFFIXES
+
     if path is None or path == "":
         raise GradcliError(
             "give a file or a folder to check",
@@ -95,46 +157,85 @@ def _path(path: str | None) -> Path:
         raise GradcliError(f"no such file or folder: {path}", hint="check the path")
     if p.is_dir():
         return p
-    if p.suffix == ".ipynb":
+    if p.suffix.lower() not in SUFFIXES:
         raise GradcliError(
-            f"{path} is a notebook; gradcli checks Python files",
-            hint=f"export it first: jupyter nbconvert --to script {path}",
+            f"{path} is not Python code gradcli reads (.py, .ipynb, or a notebook exported as "
+            ".txt)",
+            hint="give a .py file, a notebook or a folder",
         )
-    if p.suffix != ".py":
-        raise GradcliError(f"{path} is not a Python file (.py)", hint="give a .py file or a folder")
     return p
 
 
-def _run(
-    target: Path,
-    shown: str,
-    timeout: float,
-    class_name: str | None,
-    use_torch: bool,
-    as_json: bool,
-    verbose: bool,
-) -> ExitStatus:
+def _run(target: Path, shown: str, opts: Options, as_json: bool) -> ExitStatus:
     from gradcli.learner.check import check_file, check_folder
 
+    with _progress(as_json) as progress:
+        if target.is_dir():
+            folder = check_folder(
+                target, opts.timeout, opts.class_name, opts.use_torch, display=shown
+            )
+        else:
+            report = check_file(
+                target,
+                opts.timeout,
+                opts.class_name,
+                opts.use_torch,
+                display=shown,
+                given=opts.given,
+                budget=opts.budget,
+                progress=progress,
+            )
     if target.is_dir():
-        folder = check_folder(target, timeout, class_name, use_torch, display=shown)
         if as_json:
             emit_json(folder.to_json())
         else:
             from gradcli.render.check import render_folder
 
-            make_console().print(render_folder(folder, verbose))
+            make_console().print(render_folder(folder, opts.verbose))
         return ExitStatus.OK if folder.done else ExitStatus.MISMATCH
-    report = check_file(target, timeout, class_name, use_torch, display=shown)
     if report.load_error is not None:
+        if as_json:  # the same keys as always, status "error"
+            emit_json(report.to_json())
+            write_err(f"gradcli: error: {report.load_error}\n")
+            return ExitStatus.BAD_INPUT
         raise GradcliError(report.load_error, detail=_indented(report.load_traceback))
     if as_json:
         emit_json(report.to_json())
     else:
         from gradcli.render.check import render_file
 
-        make_console().print(render_file(report, verbose))
-    return ExitStatus.OK if report.failed == 0 and report.passed > 0 else ExitStatus.MISMATCH
+        make_console().print(render_file(report, opts.verbose))
+    return ExitStatus.MISMATCH if report.exit_failed else ExitStatus.OK
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
+    """On a terminal, after a second: a line on stderr that says which check runs now."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    started = time.monotonic()
+    status: Any = None
+
+    def show(label: str) -> None:
+        nonlocal status
+        if time.monotonic() - started < 1.0:
+            return
+        text = f"checking: {label}"[: max(20, console.width - 4)]
+        if status is None:
+            status = console.status(text)
+            status.start()
+        else:
+            status.update(text)
+
+    try:
+        yield show
+    finally:
+        if status is not None:
+            status.stop()
 
 
 def _indented(text: str) -> str | None:
@@ -144,7 +245,11 @@ def _indented(text: str) -> str | None:
 
 
 def _stamp(target: Path) -> tuple[tuple[str, float], ...]:
-    files = sorted(target.glob("*.py")) if target.is_dir() else [target]
+    files = (
+        sorted(p for p in target.iterdir() if p.suffix in (".py", ".ipynb", ".txt"))
+        if target.is_dir()
+        else [target]
+    )
     out = []
     for f in files:
         try:
@@ -154,14 +259,7 @@ def _stamp(target: Path) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _watch(
-    target: Path,
-    shown: str,
-    timeout: float,
-    class_name: str | None,
-    use_torch: bool,
-    verbose: bool,
-) -> ExitStatus:
+def _watch(target: Path, shown: str, opts: Options) -> ExitStatus:
     """Check, then check again each time a watched file changes, until Ctrl-C."""
     console = make_console()
     status = ExitStatus.OK
@@ -170,7 +268,7 @@ def _watch(
             stamp = _stamp(target)
             console.clear()
             try:
-                status = _run(target, shown, timeout, class_name, use_torch, False, verbose)
+                status = _run(target, shown, opts, False)
             except GradcliError as exc:
                 write_err(f"gradcli: error: {exc.one_line()}\n")
                 if exc.detail:

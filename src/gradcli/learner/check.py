@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gradcli.errors import GradcliError
 from gradcli.learner import function_check as fc
 from gradcli.learner.exercises import EXERCISE_FILES
 from gradcli.learner.expected import References
 from gradcli.learner.programs import FD_NAMES
-from gradcli.learner.report import ExerciseRow, FileReport, FolderReport
-from gradcli.learner.runner import DEFAULT_TIMEOUT, LoadError, Session
+from gradcli.learner.report import Check, ExerciseRow, FileReport, FolderReport
+from gradcli.learner.runner import DEFAULT_BUDGET, DEFAULT_TIMEOUT, LoadError, Session
 from gradcli.learner.value_check import ValueChecker
 
 
@@ -25,20 +28,49 @@ def check_file(
     use_torch: bool = True,
     refs: References | None = None,
     display: str | None = None,
+    given: dict[str, str] | None = None,
+    budget: float = DEFAULT_BUDGET,
+    progress: Callable[[str], None] | None = None,
+    required: tuple[str, ...] = (),
 ) -> FileReport:
-    """Load ``path`` in a child process and check every piece it defines.
+    """Load ``path`` (a ``.py``, a notebook or an exported script) in a child process and check
+    every piece it defines.
 
-    Raises :class:`NothingToCheck` when the file defines nothing gradcli knows; a file that does
-    not load gives a report with ``load_error`` set (the caller decides what that means).
+    ``given`` names roles of the class the adapter would otherwise find (``{"grad": "g"}``);
+    ``budget`` bounds the whole file's time; ``required`` lists what a profile (an exercise)
+    demands, so that its absence is a todo. Raises :class:`NothingToCheck` when the file defines
+    nothing gradcli knows; a file that does not load gives a report with ``load_error`` set.
     """
+    started = time.monotonic()
     refs = refs or References(use_torch=use_torch)
     report = FileReport(display or str(path))
-    with Session(path, class_name, timeout) as session:
+    try:
+        _check_file(path, timeout, class_name, refs, report, given, budget, progress, required)
+    finally:
+        report.duration_s = time.monotonic() - started
+    return report
+
+
+def _check_file(
+    path: Path,
+    timeout: float,
+    class_name: str | None,
+    refs: References,
+    report: FileReport,
+    given: dict[str, str] | None,
+    budget: float,
+    progress: Callable[[str], None] | None,
+    required: tuple[str, ...],
+) -> None:
+    report.required = bool(required)
+    with Session(path, class_name, timeout, given, budget, progress) as session:
         try:
             hello = session.start()
         except LoadError as exc:
             _load_failed(report, exc)
-            return report
+            return
+        report.source = (hello.get("source") or {}).get("kind", "python")
+        report.notes += _load_notes(hello, session)
         if "missing_class" in hello:
             classes = ", ".join(hello.get("classes") or []) or "none"
             raise NothingToCheck(
@@ -46,9 +78,14 @@ def check_file(
                 f"{classes})",
                 hint="give the class's name with --class NAME",
             )
+        report.notes += hello.get("class_notes", [])
         functions = hello.get("functions", [])
         vinfo = hello.get("value_class")
         if vinfo is None and not functions:
+            broken = [u for u in hello.get("units", []) if u["kind"] in ("error", "timeout")]
+            if broken:  # nothing to check because the top level failed: that is the story
+                _unit_failed(report, broken[0])
+                return
             raise NothingToCheck(
                 f"{report.file} defines nothing gradcli checks: no class Value and none of "
                 "gradf, forward_difference, backward_difference, symmetric_difference "
@@ -56,12 +93,34 @@ def check_file(
                 hint="name your class Value (or give --class NAME), or start from "
                 "'gradcli exercises new DIR'",
             )
-        if vinfo is not None:
-            vr = ValueChecker(session, vinfo, refs).run()
-            report.checks += vr.checks
-            report.notes += vr.notes
-            report.found += vr.found
-            report.skipped += vr.skipped
+        if vinfo is not None and "error" in vinfo:
+            report.checks.append(_constructor_failed(vinfo))
+        elif vinfo is not None:
+            adapter = vinfo.get("adapter") or {}
+            report.adapter = adapter.get("names", {})
+            report.gaps += list(adapter.get("gaps", {}).values())
+            report.notes += adapter.get("notes", [])
+            checker = ValueChecker(session, vinfo, refs)
+            checker.required = "Value" in required
+            if "data" in report.adapter:
+                vr = checker.run()
+                report.checks += vr.checks
+                report.notes += vr.notes
+                report.found += vr.found
+                report.skipped += vr.skipped
+            for method in required_missing(vinfo, required):
+                report.checks.append(
+                    Check(
+                        vinfo["name"],
+                        None,
+                        f"{vinfo['name']}.{method}",
+                        "todo",
+                        message=f"not written yet: the exercise asks for {method}",
+                        todo=f"{vinfo['name']}.{method}",
+                        method=method,
+                    )
+                )
+            report.not_checked = _not_checked(vinfo, report.checks)
         fd_found = [n for n in FD_NAMES if n in functions]
         if fd_found:
             report.found += fd_found
@@ -100,7 +159,172 @@ def check_file(
     report.reference = refs.describe()
     for d in refs.disagreements:
         report.notes.append(f"gradcli and PyTorch disagree on {d} (please report this)")
-    return report
+
+
+def _load_notes(hello: dict[str, Any], session: Session) -> list[str]:
+    """What did not load, one note per cell (or top-level statement), in document order."""
+    notes = list(hello.get("problems", []))
+    by_place: dict[str, list[dict[str, Any]]] = {}
+    for u in hello.get("units", []):
+        place = f"cell {u['cell']}" if u.get("cell") else f"line {u['where'].split()[-1]}"
+        by_place.setdefault(place, []).append(u)
+    for place, units in by_place.items():
+        u = units[0]
+        what = f"({u['text']})" if u.get("text") else ""
+        inner = f", line {u['where'].split()[-1]}" if u.get("cell") else ""
+        if u["kind"] == "timeout":
+            why = f"did not finish within {u['limit']:g} s"
+        elif u["kind"] == "skipped":
+            why = "stopped the process when first loaded"
+        else:
+            err = u.get("error") or {}
+            msg = err.get("message", "")
+            why = f"raised {err.get('type', 'an error')}{': ' + msg if msg else ''}"
+            hint = _load_hint(err)
+            if hint:
+                why += f" ({hint})"
+        more = f"; {len(units) - 1} more statement(s) there failed too" if len(units) > 1 else ""
+        notes.append(f"{place}{inner} {what} {why}: skipped{more}".replace("  ", " "))
+    return notes
+
+
+def _unit_failed(report: FileReport, u: dict[str, Any]) -> None:
+    from gradcli.learner.diagnose import error_text
+
+    where = f"cell {u['cell']}, " if u.get("cell") else ""
+    line = u["where"].split()[-1]
+    if u["kind"] == "timeout":
+        report.load_error = (
+            f"{report.file} does not load: {where}line {line} ({u['text']}) did not finish "
+            f"within {u['limit']:g} s (a loop at the top level? put it under "
+            "if __name__ == '__main__':)"
+        )
+        return
+    err = u.get("error") or {}
+    if err.get("type") == "NotImplementedError":
+        report.load_todo = True
+    report.load_error = f"{report.file} does not load: it {error_text(err)}"
+    report.load_traceback = err.get("traceback", "")
+
+
+def _load_hint(err: dict[str, Any]) -> str:
+    """A known fix for an error at load time."""
+    msg = err.get("message", "")
+    if err.get("type") == "NameError" and "is not defined" in msg:
+        return (
+            "if it is a type hint naming the class inside its own body, add "
+            "'from __future__ import annotations' at the top; otherwise the cell defining it "
+            "comes later or failed"
+        )
+    if err.get("type") == "ModuleNotFoundError":
+        return "install it, or it is not needed for the checks"
+    return ""
+
+
+def _constructor_failed(vinfo: dict[str, Any]) -> Check:
+    from gradcli.learner.diagnose import error_text, todo_text, todo_what
+
+    err = vinfo["error"]
+    name = vinfo["name"]
+    if err.get("type") == "NotImplementedError":
+        return Check(
+            name,
+            None,
+            f"{name}(2.0)",
+            "todo",
+            message=f"not written yet: {todo_text(err)}",
+            todo=todo_what(err),
+            method="__init__",
+        )
+    text = error_text(err)
+    return Check(
+        name,
+        None,
+        f"{name}(2.0)",
+        "fail",
+        message=text,
+        hint=(
+            f"{name}(2.0) {text}: gradcli makes each input as {name}(number); nothing else "
+            "could be checked"
+        ),
+        blame="__init__",
+        method="__init__",
+        traceback=err.get("traceback", ""),
+    )
+
+
+#: what the exercises' value.py asks for (its task: numbers must work on both sides)
+VALUE_PROFILE = (
+    "__add__",
+    "__mul__",
+    "__pow__",
+    "__neg__",
+    "__sub__",
+    "__truediv__",
+    "__radd__",
+    "__rmul__",
+    "__rsub__",
+    "__rtruediv__",
+    "exp",
+    "log",
+    "tanh",
+    "relu",
+    "backward",
+)
+
+
+def required_missing(vinfo: dict[str, Any], required: tuple[str, ...]) -> list[str]:
+    """The methods a profile asks for that the class does not have at all."""
+    if "Value" not in required:
+        return []
+    have = set(vinfo.get("own", [])) | {
+        m
+        for m in VALUE_PROFILE
+        if m in set(vinfo.get("features", [])) | set(vinfo.get("methods", []))
+    }
+    names = (vinfo.get("adapter") or {}).get("names", {})
+    if "backward" in names:
+        have.add("backward")
+    return [m for m in VALUE_PROFILE if m not in have]
+
+
+#: methods no check is about: said as such, not as a gap
+_PLAIN = {
+    "__init__",
+    "__repr__",
+    "__str__",
+    "__hash__",
+    "__eq__",
+    "__lt__",
+    "__gt__",
+    "__le__",
+    "__ge__",
+    "__bool__",
+    "__float__",
+    "__format__",
+    "zero_grad",
+    "__iter__",
+}
+
+
+def _not_checked(vinfo: dict[str, Any], checks: list[Check]) -> dict[str, str]:
+    """Every method the learner wrote that no check went through, and why."""
+    ran: set[str] = set()
+    for c in checks:
+        if c.method:
+            ran.add(c.method)
+        ran.update(c.calls)
+    names = (vinfo.get("adapter") or {}).get("names", {})
+    ran.update(v for k, v in names.items() if k in ("backward", "step") and v)
+    out = {}
+    for m in vinfo.get("own", []):
+        if m in ran:
+            continue
+        if m in _PLAIN:
+            out[m] = "not a derivative rule"
+        else:
+            out[m] = "no check uses it (an operation gradcli does not know)"
+    return out
 
 
 def _load_failed(report: FileReport, exc: LoadError) -> None:
@@ -108,6 +332,9 @@ def _load_failed(report: FileReport, exc: LoadError) -> None:
 
     if exc.info is None:
         report.load_error = f"{report.file} does not load: {exc.reason}"
+        return
+    if exc.info.get("type") == "SourceError":
+        report.load_error = f"{report.file} does not load: {exc.info.get('message', '')}"
         return
     if exc.info.get("type") == "NotImplementedError":
         report.load_todo = True

@@ -10,6 +10,7 @@ from typing import Any
 from gradcli.learner import diagnose as dg
 from gradcli.learner.diagnose import num
 from gradcli.learner.expected import References, close
+from gradcli.learner.outcome import outcome_check
 from gradcli.learner.programs import (
     FD_FORMULAS,
     FD_FUNCTIONS,
@@ -24,7 +25,6 @@ from gradcli.learner.programs import (
 )
 from gradcli.learner.report import Check
 from gradcli.learner.runner import Outcome, Session
-from gradcli.learner.value_check import outcome_check
 
 
 def _call(session: Session, name: str, request: dict[str, Any], label: str) -> Outcome:

@@ -27,7 +27,30 @@ FEATURES: dict[str, str] = {
     "rtruediv": "__rtruediv__",
     "neg": "__neg__",
     "pow": "__pow__",
+    "rpow": "__rpow__",
     "backward": "backward",
+}
+
+#: the learner's method each form of an op enters through (``1.5 + a`` is ``__radd__``), and for
+#: a reflected one the rewrite that is right (one table for every message about them)
+REFLECTED: dict[str, tuple[str, str, str]] = {
+    # method: (op, what Python calls it for, a right way to write it)
+    "__radd__": ("add", "1.5 + a and sum([...])", "return self + other"),
+    "__rsub__": ("sub", "1.5 - a", "return Value(other) - self  (or other + (-self))"),
+    "__rmul__": ("mul", "2.0 * a", "return self * other"),
+    "__rtruediv__": ("div", "1.0 / a", "return Value(other) / self  (or other * self**-1)"),
+    "__rpow__": ("powv", "2.0 ** a", "return Value(other) ** self  (d/da: out * log(other))"),
+}
+
+#: the learner's method for each op, when the Value is on the left
+DUNDER = {
+    "add": "__add__",
+    "sub": "__sub__",
+    "mul": "__mul__",
+    "div": "__truediv__",
+    "neg": "__neg__",
+    "pow": "__pow__",
+    "powv": "__pow__",
 }
 
 #: functions gradcli knows as methods of a Value, by the op table's name (the method's name)
@@ -83,6 +106,16 @@ class Program:
     optional: bool = False  # a missing feature is a note, not a failure (__rsub__, ...)
     kind: str = "op"  # "op", "structure" or "composite"
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def method(self) -> str:
+        """The learner's method this program enters through: ``__radd__`` for ``1.5 + a``."""
+        if self.op is None:
+            return ""
+        if self.form in ("cv", "sum"):
+            reflected = {v[0]: k for k, v in REFLECTED.items()}
+            return reflected.get(self.op, DUNDER.get(self.op, self.op))
+        return DUNDER.get(self.op, self.op)
 
 
 _BIN = ((2.0, -3.0), (-1.5, 0.5), (0.75, 4.0))
@@ -233,6 +266,31 @@ def _op_programs() -> list[Program]:
         P("pow3", "a ** 3", lambda a: a**3, ("a",), _ONE, ("pow",), ("pow",), "pow", "u", 3.0),
         P("powm2", "a ** -2", lambda a: a**-2, ("a",), _ONE, ("pow",), ("pow",), "pow", "u", -2.0),
         P("powh", "a ** 0.5", lambda a: a**0.5, ("a",), _POS, ("pow",), ("pow",), "pow", "u", 0.5),
+        P(
+            "powv",
+            "a ** b",
+            lambda a, b: a**b,
+            ("a", "b"),
+            ((2.0, 3.0), (1.5, -0.5), (0.75, 2.5)),
+            ("pow",),
+            ("pow",),
+            "powv",
+            "vv",
+            optional=True,
+        ),
+        P(
+            "rpow",
+            "2.0 ** a",
+            lambda a: 2.0**a,
+            ("a",),
+            _ONE,
+            ("rpow",),
+            ("powv",),
+            "powv",
+            "cv",
+            2.0,
+            optional=True,
+        ),
     ]
     for name in UNARY_METHODS:
         progs.append(
@@ -286,6 +344,24 @@ def _deep(a: Any, b: Any) -> Any:
 
 def _twice_used(a: Any, b: Any) -> Any:
     return a * b + a
+
+
+def _reuse(op: str) -> Fn:
+    def run(a: Any, b: Any, c: Any) -> Any:
+        f = _BINARY[op]
+        return f(a, b) + f(a, c)
+
+    return run
+
+
+_BINARY: dict[str, Fn] = {
+    "add": lambda u, v: u + v,
+    "mul": lambda u, v: u * v,
+    "sub": lambda u, v: u - v,
+    "div": lambda u, v: u / v,
+}
+
+_SYMBOL = {"add": "+", "mul": "*", "sub": "-", "div": "/"}
 
 
 def _repeat(a: Any, b: Any) -> Any:
@@ -371,6 +447,22 @@ STRUCTURE = [
         ("add", "mul"),
         kind="structure",
     ),
+]
+
+# one input in two nodes of the same op: a rule hung on the input (self._backward = ...) instead
+# of on the result loses one of them
+STRUCTURE += [
+    Program(
+        f"reuse_{op}",
+        f"a {_SYMBOL[op]} b + a {_SYMBOL[op]} c",
+        _reuse(op),
+        ("a", "b", "c"),
+        ((2.0, -3.0, 0.5),),
+        (op, "add"),
+        (op, "add"),
+        kind="structure",
+    )
+    for op in ("add", "mul", "sub", "div")
 ]
 
 #: backward() on a chain deeper than the recursion limit (a note when it fails that way)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +30,12 @@ DEFAULT_TIMEOUT = 10.0
 
 #: after this many requests ran out of time, nothing more is run
 MAX_HANGS = 3
+
+#: default seconds for all the checks of one file together (``--budget``)
+DEFAULT_BUDGET = 60.0
+
+#: a file whose top level kills the child is loaded again at most this often, skipping the unit
+MAX_LOAD_RESTARTS = 3
 
 
 @dataclass
@@ -99,10 +105,24 @@ def describe_exit(code: int | None) -> str:
 class _Child:
     """One worker process and the thread that reads its messages."""
 
-    def __init__(self, path: Path, class_name: str | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        class_name: str | None,
+        given: Mapping[str, str] | None = None,
+        skip: Iterable[int] = (),
+        timeout: float | None = None,
+    ) -> None:
         cmd = [sys.executable, "-m", "gradcli.learner.worker", str(path)]
+        if timeout is not None:
+            cmd += ["--timeout", repr(float(timeout))]
         if class_name:
             cmd += ["--class", class_name]
+        if given:
+            cmd += ["--adapter", json.dumps(dict(given))]
+        skip = sorted(skip)
+        if skip:
+            cmd += ["--skip", ",".join(map(str, skip))]
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
@@ -172,11 +192,23 @@ class Session:
     """The learner's file, loaded in a child process, answering one request at a time."""
 
     def __init__(
-        self, path: Path, class_name: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self,
+        path: Path,
+        class_name: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        given: Mapping[str, str] | None = None,
+        budget: float = DEFAULT_BUDGET,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.path = path
         self.class_name = class_name
         self.timeout = timeout
+        self.given = dict(given or {})
+        self.budget = budget
+        self.progress = progress
+        self.started = time.monotonic()
+        self.skip: set[int] = set()  # units that failed the first load: skipped on a restart
+        self.load_notes: list[str] = []
         self.child: _Child | None = None
         self.stopped: dict[str, str] = {}  # part -> why checks that need it are not run
         self.hangs = 0
@@ -191,30 +223,51 @@ class Session:
         self.close()
 
     def start(self) -> dict[str, Any]:
-        """Start the child and load the file; its inventory, or :class:`LoadError`."""
-        self.child = _Child(self.path, self.class_name)
-        deadline = time.monotonic() + self.timeout
-        try:
-            msg = self.child.get(deadline)
-        except TimeoutError:
+        """Start the child and load the file; its inventory, or :class:`LoadError`.
+
+        The child runs the file unit by unit and says which unit it starts; one that kills the
+        process (``os._exit``, a crash) or never gives control back is skipped on a restart
+        (at most :data:`MAX_LOAD_RESTARTS`), and said in :attr:`load_notes`."""
+        from gradcli.learner.worker import DEFINITION_LIMIT
+
+        for _attempt in range(MAX_LOAD_RESTARTS + 1):
+            self.child = _Child(self.path, self.class_name, self.given, self.skip, self.timeout)
+            unit: int | None = None
+            while True:
+                deadline = time.monotonic() + max(self.timeout, DEFINITION_LIMIT + 5)
+                try:
+                    msg = self.child.get(deadline)
+                except TimeoutError:
+                    msg = {"stuck": True}
+                if msg is not None and "loading" in msg:
+                    unit = int(msg["loading"])
+                    continue
+                break
+            if msg is not None and ("hello" in msg or "load_error" in msg):
+                break
+            code = None if msg is not None else self.child.exit_code()
             self.child.kill()
             self.child = None
-            raise LoadError(  # noqa: B904 (the timeout is the whole story)
-                None,
-                f"loading the file did not finish within {self.timeout:g} s (a loop or a long "
-                "computation at the top level? put it under if __name__ == '__main__':)",
-            )
-        if msg is None or ("hello" not in msg and "load_error" not in msg):
-            code = self.child.exit_code()
-            self.child.kill()
-            self.child = None
-            raise LoadError(None, f"{describe_exit(code)} while the file was loading")
+            what = "never gave control back" if msg is not None else describe_exit(code)
+            if unit == -1:
+                raise LoadError(
+                    None, f"{what} while gradcli looked at the class (Value(2.0), a + b)"
+                )
+            if unit is None or unit in self.skip:
+                raise LoadError(None, f"{what} while the file was loading")
+            self.skip.add(unit)
+            self.load_notes.append(f"unit {unit}: {what}")
+        else:
+            raise LoadError(None, "the file could not be loaded: its top level kept failing")
         self.printed += int(msg.get("printed", 0))
         if "load_error" in msg:
             self.child.kill()
             self.child = None
             raise LoadError(msg["load_error"])
         self.hello = msg["hello"]
+        for u in self.hello.get("units", []):
+            if u.get("kind") in ("error", "timeout"):
+                self.skip.add(int(u["unit"]))
         return self.hello
 
     def close(self) -> None:
@@ -245,6 +298,12 @@ class Session:
         in that phase stops that part; ``label``: the check, as the reasons name it.
         """
         needs = list(needs)
+        if self.budget and time.monotonic() - self.started > self.budget:
+            self.stopped.setdefault(
+                "*",
+                f"not run: the file's time budget of {self.budget:g} s ran out (--budget S "
+                "gives it more)",
+            )
         stop = self.blocked(needs)
         if stop is not None:
             return Outcome("not_run", reason=stop[1], part=stop[0])
@@ -258,6 +317,8 @@ class Session:
                 return Outcome("not_run", reason=self.stopped["*"], part="*")
         child = self.child
         assert child is not None
+        if self.progress is not None and label:
+            self.progress(label)
         self.next_id += 1
         rid = self.next_id
         phase = ""

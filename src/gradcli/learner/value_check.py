@@ -18,13 +18,13 @@ from typing import Any
 from gradcli.learner import diagnose as dg
 from gradcli.learner.diagnose import num
 from gradcli.learner.expected import Ref, References, close
+from gradcli.learner.outcome import blame_label, op_of_method, outcome_check, unsupported
 from gradcli.learner.probes import UPSTREAM
 from gradcli.learner.programs import (
     COMPOSITES,
     CORE_OPS,
     DEEP_CHAIN,
     FEATURES,
-    LECTURE_PARTS,
     OP_PROGRAMS,
     REPEAT,
     SEED,
@@ -81,10 +81,16 @@ class ValueChecker:
         self.refs = refs
         self.name = info["name"]
         self.features = set(info["features"]) | set(info["methods"])
+        adapter = info.get("adapter") or {}
+        self.names: dict[str, str] = adapter.get("names", {})
+        self.init_grad: float | None = adapter.get("init_grad")
+        self.required = False  # set by a profile: missing forms are required, not optional
+        if "backward" not in self.names or "grad" not in self.names:
+            self.features.discard("backward")
+        elif "backward" not in self.features:
+            self.features.add("backward")  # backprop(), backProp(), ...
         self.result = ValueResult()
         self.has_step: bool | None = None  # do the nodes have a callable _backward?
-        # each op's graphs as the learner builds them (one per program), for the root causes
-        self.graphs: dict[str, list[tuple[list[dict[str, Any]], tuple[float, ...]]]] = {}
 
     # ---- running -------------------------------------------------------------------------------
     def call(self, prog: Program, point: Sequence[float], mode: str) -> Outcome:
@@ -104,7 +110,41 @@ class ValueChecker:
             "_backward": step,
         }
         request = {"kind": "program", "program": prog.key, "point": list(point), "mode": mode}
-        return self.session.call(request, needs, parts, label=prog.name)
+        o = self.session.call(request, needs, parts, label=prog.name)
+        err = o.error or {}
+        if (
+            o.status == "error"
+            and o.phase == "backward"
+            and not err.get("ours")
+            and err.get("type") != "NotImplementedError"
+            and op_of_method(err.get("method")) is None
+            and prog is not DEEP_CHAIN
+        ):
+            # backward() itself failed (not an op's rule): every check that needs it would fail
+            # the same way; they are "not run", and this one says why
+            where = err.get("method") or "backward"
+            self.session.stopped.setdefault(
+                "backward",
+                f"not run: backward() failed in an earlier check ({prog.name}: {err.get('type')}"
+                f" in {where}), see above",
+            )
+        return o
+
+    def judged(
+        self, prog: Program, name: str, o: Outcome, want: float | None, op: str | None = None
+    ) -> Check:
+        c = outcome_check(
+            self.name,
+            op if op is not None else prog.op,
+            name,
+            o,
+            want,
+            prog,
+            self.name,
+            prog.method,
+        )
+        c.calls = list(o.result.get("calls") or o.known.get("calls") or [])
+        return c
 
     def add(self, check: Check) -> Check:
         self.result.checks.append(check)
@@ -123,12 +163,35 @@ class ValueChecker:
         for op in sorted(self.features - set(CORE_OPS) - set(FEATURES)):
             r.found.append(f"{self.name}.{op}")
         has_backward = "backward" in self.features
+        back = self.names.get("backward", "backward")
         if has_backward:
-            r.found.append(f"{self.name}.backward")
+            r.found.append(f"{self.name}.{back}")
+        elif "grad" not in self.names:
+            r.skipped.append(f"{self.name}'s gradient (no attribute holds it: values only)")
         else:
             r.skipped.append(f"{self.name}.backward (without it only the values are checked)")
+        if self.init_grad is not None:
+            grad = self.names.get("grad", "grad")
+            self.add(
+                Check(
+                    self.name,
+                    None,
+                    f"a new {self.name}'s .{grad} is 0",
+                    "fail",
+                    0.0,
+                    self.init_grad,
+                    message=f"{self.name}(2.0).{grad} is {num(self.init_grad)}",
+                    hint=(
+                        f"{self.name}(2.0).{grad} is {num(self.init_grad)}: a new node's "
+                        f"gradient starts at 0 (self.{grad} = 0.0 in __init__); only the output's "
+                        "is set to 1, by backward()"
+                    ),
+                    blame="__init__",
+                    method="__init__",
+                )
+            )
         for prog in OP_PROGRAMS:
-            if prog.op in self.features:
+            if prog.op in self.features or (prog.op == "powv" and prog.needs[0] in self.features):
                 self.check_op(prog, has_backward)
         if has_backward:
             for prog in STRUCTURE:
@@ -162,18 +225,20 @@ class ValueChecker:
         if missing:
             self.missing_feature(prog, missing[0])
             return
-        locals_ = []
-        fulls = []
+        locals_: list[Outcome] = []
+        fulls: list[Outcome] = []
         for point in prog.points:
-            locals_.append(self.call(prog, point, "local"))
+            o = self.call(prog, point, "local")
+            locals_.append(o)
+            form_missing = (
+                unsupported(o.error or {}, prog, self.name) if o.status == "error" else None
+            )
+            if form_missing is not None:
+                self.not_supported(prog, form_missing)
+                return
             if has_backward:
                 fulls.append(self.call(prog, point, "backward"))
         refs = [self.refs.program(prog, p) for p in prog.points]
-        for o, p in zip(locals_, prog.points):
-            nodes = o.result.get("nodes") or o.known.get("nodes")
-            if nodes:
-                self.graphs.setdefault(prog.op, []).append((nodes, tuple(p)))
-                break
         self.add(self.forward_check(prog, locals_, refs))
         for slot in dg.slots(prog):
             leaf = prog.leaves.index(slot.name)
@@ -184,21 +249,46 @@ class ValueChecker:
                 self.add(local)
 
     def missing_feature(self, prog: Program, feat: str) -> None:
+        """A method the class does not have: a note (or a todo: checks that need it say so),
+        never a failure of another op."""
         assert prog.op is not None
         spelled = SPELLING.get(feat, feat)
-        if prog.optional:
-            self.result.notes.append(_MISSING_OPTIONAL.get(feat, f"no {spelled}"))
+        if prog.optional and not self.required:
+            self.result.notes.append(
+                _MISSING_OPTIONAL.get(feat, f"no {spelled}: {prog.name} was not checked")
+            )
             return
         why = _REFLECTED_WHY.get(feat, f"{prog.name} needs {spelled}")
         self.add(
             Check(
-                "Value",
+                self.name,
                 prog.op,
                 prog.name,
-                "fail",
-                message=f"the class has no {spelled}",
-                hint=f"{prog.name}: {why}",
+                "todo",
+                message=f"not written yet: the class has no {spelled}; {why}",
                 blame=prog.op,
+                todo=f"{self.name}.{spelled}",
+                method=spelled if spelled.startswith("__") else prog.method,
+            )
+        )
+
+    def not_supported(self, prog: Program, missing: str) -> None:
+        """A form the class does not handle yet (numbers not wrapped, no __radd__, an exponent
+        that must be a number): a todo, or a note for the forms the lecture never needs."""
+        assert prog.op is not None
+        if prog.optional and not self.required:
+            self.result.notes.append(f"{prog.name}: {missing} (not checked)")
+            return
+        self.add(
+            Check(
+                self.name,
+                prog.op,
+                prog.name,
+                "todo",
+                message=f"not supported yet: {missing}",
+                blame=prog.op,
+                todo=missing,
+                method=prog.method,
             )
         )
 
@@ -208,10 +298,20 @@ class ValueChecker:
         # the value is known even when a later step (_backward) failed
         bad = next((o for o in outs if "data" not in o.result and "data" not in o.known), None)
         if bad is not None:
-            return outcome_check("Value", prog.op, prog.name, bad, want[0], prog)
+            return self.judged(prog, prog.name, bad, want[0])
         got = [o.result.get("data", o.known.get("data")) for o in outs]
         i = dg.first_bad(got, want)
-        check = Check("Value", prog.op, prog.name, "pass", want[i], got[i], blame=prog.op)
+        check = Check(
+            self.name,
+            prog.op,
+            prog.name,
+            "pass",
+            want[i],
+            got[i],
+            blame=blame_label(prog.op, prog.method),
+            method=prog.method,
+            calls=_calls(outs),
+        )
         if all(close(g, w) for g, w in zip(got, want)):
             check.message = self.agree(refs)
             return check
@@ -242,7 +342,7 @@ class ValueChecker:
         if bad is not None:
             if bad.status == "error" and bad.phase in ("construct", "forward", ""):
                 return None
-            return outcome_check("Value", prog.op, name, bad, UPSTREAM * want[0], prog)
+            return self.judged(prog, name, bad, UPSTREAM * want[0])
         if not all(o.result.get("has_backward") for o in outs):
             if self.has_step is None:
                 self.has_step = False
@@ -253,7 +353,17 @@ class ValueChecker:
         gains = [f - p for f, p in zip(final, pre)]
         scaled = [UPSTREAM * w for w in want]
         i = dg.first_bad(gains, scaled)
-        check = Check("Value", prog.op, name, "pass", scaled[i], gains[i], blame=prog.op)
+        check = Check(
+            self.name,
+            prog.op,
+            name,
+            "pass",
+            scaled[i],
+            gains[i],
+            blame=blame_label(prog.op, prog.method),
+            method=prog.method,
+            calls=_calls(outs),
+        )
         if all(close(g, w) for g, w in zip(gains, scaled)):
             check.message = (
                 f"with out.grad = {num(UPSTREAM)}, {slot.name}.grad gains out.grad * "
@@ -294,10 +404,20 @@ class ValueChecker:
         want = [r.grads[leaf] for r in refs]
         bad = next((o for o in outs if not o.ok), None)
         if bad is not None:
-            return outcome_check("Value", prog.op, name, bad, want[0], prog)
+            return self.judged(prog, name, bad, want[0])
         got = [o.result["grads"][leaf] for o in outs]
         i = dg.first_bad(got, want)
-        check = Check("Value", prog.op, name, "pass", want[i], got[i], blame=prog.op)
+        check = Check(
+            self.name,
+            prog.op,
+            name,
+            "pass",
+            want[i],
+            got[i],
+            blame=blame_label(prog.op, prog.method),
+            method=prog.method,
+            calls=_calls(outs),
+        )
         if all(close(g, w) for g, w in zip(got, want)):
             check.message = self.agree(refs)
             return check
@@ -339,7 +459,14 @@ class ValueChecker:
         refs = [self.refs.program(prog, p) for p in prog.points]
         bad = next((o for o in outs if not o.ok), None)
         if bad is not None:
-            return self.add(outcome_check("Value", "backward", name, bad, refs[0].grads[0], prog))
+            missing = (
+                unsupported(bad.error or {}, prog, self.name) if bad.status == "error" else None
+            )
+            if missing is not None:
+                c = self.judged(prog, name, bad, refs[0].grads[0], "backward")
+                c.status, c.message, c.todo = "todo", f"not checked: {missing}", missing
+                return self.add(c)
+            return self.add(self.judged(prog, name, bad, refs[0].grads[0], "backward"))
         wrong = [
             (pi, li)
             for pi, (o, r) in enumerate(zip(outs, refs))
@@ -351,7 +478,13 @@ class ValueChecker:
         ]
         if not wrong and not wrong_value:
             c = Check(
-                "Value", "backward", name, "pass", refs[0].grads[0], outs[0].result["grads"][0]
+                self.name,
+                "backward",
+                name,
+                "pass",
+                refs[0].grads[0],
+                outs[0].result["grads"][0],
+                calls=_calls(outs),
             )
             c.message, c.blame = self.agree(refs), "backward"
             return self.add(c)
@@ -359,13 +492,15 @@ class ValueChecker:
         at = _point(prog, prog.points[pi])
         if not wrong:
             want, got = refs[pi].data, outs[pi].result["data"]
-            c = Check("Value", "backward", name, "fail", want, got, blame="backward")
+            c = Check(self.name, "backward", name, "fail", want, got, blame="backward")
+            c.calls = _calls(outs)
             c.message = f"at {at}: the value is {num(got)}, expected {num(want)}"
             c.hint = f"{prog.name}: the value is {num(got)}, expected {num(want)}"
             return self.add(c)
         want, got = refs[pi].grads[li], outs[pi].result["grads"][li]
         leaf = prog.leaves[li]
-        c = Check("Value", "backward", name, "fail", want, got, blame="backward")
+        c = Check(self.name, "backward", name, "fail", want, got, blame="backward")
+        c.calls = _calls(outs)
         c.message = f"at {at}: d/d{leaf} expected {num(want)}, got {num(got)}"
         why = self.traversal_why(prog, prog.points[pi], outs[pi], refs[pi])
         c.hint = f"{prog.name}: d/d{leaf} expected {num(want)}, got {num(got)}: {why}"
@@ -400,10 +535,10 @@ class ValueChecker:
         name = SEED_CHECK
         o = self.call(SEED, SEED.points[0], "backward")
         if not o.ok:
-            self.add(outcome_check("Value", "backward", name, o, 1.0, SEED))
+            self.add(self.judged(SEED, name, o, 1.0, "backward"))
             return
         got = o.result["out_grad"]
-        c = Check("Value", "backward", name, "pass", 1.0, got, blame="backward")
+        c = Check(self.name, "backward", name, "pass", 1.0, got, blame="backward")
         c.message = f"out.grad is {num(got)} after out.backward()"
         if not close(got, 1.0):
             c.status = "fail"
@@ -428,10 +563,10 @@ class ValueChecker:
             )
             return
         if not o.ok:
-            self.add(outcome_check("Value", "backward", name, o, ref.grads[1], prog))
+            self.add(self.judged(prog, name, o, ref.grads[1], "backward"))
             return
         got = o.result["grads"]
-        c = Check("Value", "backward", name, "pass", ref.grads[1], got[1], blame="backward")
+        c = Check(self.name, "backward", name, "pass", ref.grads[1], got[1], blame="backward")
         c.message = "no RecursionError past the recursion limit"
         if not all(close(g, w, 1e-8) for g, w in zip(got, ref.grads)):
             c.status = "fail"
@@ -468,40 +603,62 @@ class ValueChecker:
 
     # ---- root causes ---------------------------------------------------------------------------
     def find_root_causes(self) -> None:
-        """Mark each failure that only follows from another one as its consequence."""
+        """Mark each failure that only follows from another one as its consequence: only when
+        the check's own call trace shows that the other method ran, and that method fails on
+        its own (``a - b`` fails because ``__sub__`` calls a wrong ``__add__``)."""
         checks = self.result.checks
-        failing: dict[str, list[Check]] = {}
+        own: dict[str, Check] = {}  # method -> a check entered through it that blames it
         for c in checks:
-            if c.status == "fail" and c.op not in (None, "backward") and c.blame == c.op:
-                failing.setdefault(c.op, []).append(c)
-        root = {op: op for op in failing}
-        for _ in range(4):  # derived ops of derived ops: sub = add + neg, neg = mul by -1
-            for op in failing:
-                parts = sorted(self.parts_of(op), key=lambda p: root.get(p) != p)
-                for p in parts:
-                    if p != op and p in failing and root.get(p) != op:
-                        root[op] = root.get(p, p)
-                        break
-        for op, cs in failing.items():
-            cause = root[op]
-            if cause != op:
-                how = self.built_from(op, cause)
-                for c in cs:
-                    c.consequence_of = cause
-                    c.hint = (
-                        f"{c.name}: fails only because {cause} fails ({how}): fix {cause} first"
-                    )
-        # structure and composite checks that fail because an operation they use fails
+            if (
+                c.status == "fail"
+                and c.op not in (None, "backward")
+                and c.method
+                and c.blame == blame_label(c.op, c.method)
+            ):
+                own.setdefault(c.method, c)
+
+        def cause_of(c: Check) -> Check | None:
+            for m in c.calls:
+                other = own.get(m)
+                if m != c.method and other is not None and other is not c:
+                    return other
+            return None
+
+        # a method whose own check is a consequence of another method's is no root itself
+        root: dict[str, Check] = {}
+        for m, c in own.items():
+            seen = {m}
+            cur = c
+            while True:
+                nxt = cause_of(cur)
+                if nxt is None or nxt.method in seen:
+                    break
+                seen.add(nxt.method or "")
+                cur = nxt
+            root[m] = cur
         for c in checks:
-            if c.op == "backward" and c.status == "fail" and c.consequence_of is None:
-                prog = _program_of(c.name)
-                bad = [u for u in prog.uses if u in failing] if prog else []
-                if bad:
-                    c.consequence_of = root[bad[0]]
-                    c.hint = (
-                        f"{c.name}: fails because {c.consequence_of} fails: fix "
-                        f"{c.consequence_of} first"
-                    )
+            if c.status != "fail" or c.consequence_of is not None or c.op is None:
+                continue
+            if c.op == "backward" and c.blame != "backward":
+                continue
+            other = cause_of(c)
+            if other is None:
+                continue
+            top = root.get(other.method or "", other)
+            if top is c:
+                continue
+            cause = top.blame or top.op or "?"
+            c.consequence_of = cause
+            via = other.method or cause
+            if c.op == "backward":
+                c.hint = (
+                    f"{c.name}: fails because {cause} fails ({via} runs in it): fix {cause} first"
+                )
+            else:
+                c.hint = (
+                    f"{c.name}: fails only because {cause} fails (your {c.method} calls {via}): "
+                    f"fix {cause} first"
+                )
         # once backward()'s walk is known to be wrong, the per-op checks that fail only through
         # it (their _backward alone is right) are its consequence
         walk_bad = any(
@@ -511,37 +668,17 @@ class ValueChecker:
             for c in checks:
                 if c.status == "fail" and c.blame == "backward" and c.op != "backward":
                     c.consequence_of = "backward"
-
-    def parts_of(self, op: str) -> list[str]:
-        """The ops ``op`` is built from: the ones its graph shows, and the lecture's parts whose
-        own graph is inside it (``a - b`` as ``a + (-b)`` shows add and mul; it is built from neg
-        when neg's graph, a mul, is in it too). Without a graph, the lecture's parts."""
-        lecture = list(LECTURE_PARTS.get(op, ()))
-        if op not in self.graphs:
-            return lecture
-        mine = self.components(op)
-        for part in lecture:
-            if part in mine or part not in self.graphs:
-                continue
-            theirs = self.components(part)
-            if theirs and set(theirs) <= set(mine) | {op}:
-                mine.append(part)
-        return [m for m in mine if m != op]
-
-    def components(self, op: str) -> list[str]:
-        out: list[str] = []
-        for nodes, point in self.graphs.get(op, []):
-            out += [c for c in dg.components(nodes, point) if c not in out]
-        return out
-
-    def built_from(self, op: str, cause: str) -> str:
-        if op in self.graphs:
-            nodes = max((g[0] for g in self.graphs[op]), key=len)
-            labels = ", ".join(repr(n.get("op", "")) for n in nodes if n.get("op"))
-            if labels:
-                return f"your {op} is built from {cause}: its graph has the nodes {labels}"
-            return f"your {op} is built from {cause}"
-        return f"in the lecture {_LECTURE_FORM.get(op, op + ' is built from ' + cause)}"
+        # a new node whose grad starts at 1: every gradient through backward() is off by it
+        if any(c.blame == "__init__" and c.status == "fail" for c in checks):
+            for c in checks:
+                if (
+                    c.status == "fail"
+                    and c.blame != "__init__"
+                    and c.consequence_of is None
+                    and ("_backward alone" not in c.name)
+                    and (c.op == "backward" or "backward()" in c.message)
+                ):
+                    c.consequence_of = "__init__"
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -583,83 +720,16 @@ def _trace_why(r: dict[str, Any], ref: Ref) -> str:
     return "each _backward is right, so the fault is in backward()'s walk over the graph"
 
 
-def part_blame(part: str) -> str | None:
-    """What a stopped part means to the learner: ``forward:mul`` -> ``mul``."""
-    if part == "backward":
-        return "backward"
-    if part == "construct":
-        return "Value"
-    if part.startswith(("forward:", "_backward:", "fn:")) and not part.count(":") > 1:
-        return part.split(":", 1)[1]
-    return None
-
-
-def outcome_check(
-    target: str, op: str | None, name: str, o: Outcome, want: float | None, prog: Program | None
-) -> Check:
-    """The check for a run that gave no numbers: an exception, a hang, a crash, not run."""
-    if o.status == "error":
-        err = o.error or {}
-        if err.get("type") == "NotImplementedError":
-            return Check(
-                target,
-                op,
-                name,
-                "todo",
-                want,
-                message=f"not written yet: {dg.todo_text(err)}",
-                blame=op,
-                traceback=err.get("traceback", ""),
-                todo=dg.todo_what(err),
-            )
-        text = dg.error_text(err)
-        hint = dg.exception_hint(err, name, prog) or f"{name}: {text}"
-        blame = op or target
-        if o.phase == "construct":  # Value(2.0) itself fails: every check would say so
-            blame = "Value"
-            hint = (
-                f"Value(2.0) {text}: gradcli makes each input as Value(number); give the "
-                "constructor's other arguments defaults, as micrograd does"
-            )
-        return Check(
-            target,
-            op,
-            name,
-            "fail",
-            want,
-            message=text,
-            hint=hint,
-            blame=blame,
-            traceback=err.get("traceback", ""),
-        )
-    if o.status == "not_run":
-        return Check(
-            target,
-            op,
-            name,
-            "not_run",
-            want,
-            message=o.reason,
-            consequence_of=part_blame(o.part),
-            blame=op or target,
-        )
-    # a hang or a crash: blame the part that was running
-    blame = "backward" if o.phase == "backward" else (op or target)
-    hint = f"{name}: {o.reason}"
-    if o.status == "timeout":
-        if o.phase == "backward":
-            hint += (
-                ": backward() never returns; look for a loop that never ends (a while loop whose "
-                "list never empties, a visited set that is never added to)"
-            )
-        elif o.phase == "_backward":
-            hint += f": {op}'s _backward never returns"
-        else:
-            hint += ": it never returns (an endless loop, or an endless recursion?)"
-    return Check(target, op, name, "fail", want, message=o.reason, hint=hint, blame=blame)
-
-
 SEED_CHECK = "backward() sets the output's grad to 1 (the seed)"
+
+
+def _calls(outs: Sequence[Outcome]) -> list[str]:
+    """The learner's functions the runs went through (the first run that says)."""
+    for o in outs:
+        calls = o.result.get("calls") or o.known.get("calls")
+        if calls:
+            return list(calls)
+    return []
 
 
 def _program_of(name: str) -> Program | None:

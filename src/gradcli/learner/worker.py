@@ -13,7 +13,7 @@ Messages to the parent: ``{"hello": {...}}`` or ``{"load_error": {...}}`` once, 
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import io
 import json
 import linecache
@@ -71,16 +71,43 @@ class Sink(io.TextIOBase):
         return text, count
 
 
+class UnitTimeout(BaseException):
+    """A top-level unit of the learner's file ran past its limit (raised by the alarm)."""
+
+
+#: seconds a top-level unit may run while the file loads: a definition (an import of torch may
+#: take a few), and anything else (demo prints, plots, a training loop: not needed to check)
+DEFINITION_LIMIT = 20.0
+CODE_LIMIT = 2.0
+
+#: seconds one call of the learner's class may take while gradcli finds its names
+ADAPTER_LIMIT = 2.0
+
+
 class Worker:
-    def __init__(self, path: Path, class_name: str | None, out: TextIO, sink: Sink) -> None:
+    def __init__(
+        self,
+        path: Path,
+        class_name: str | None,
+        out: TextIO,
+        sink: Sink,
+        given: dict[str, str] | None = None,
+        skip: set[int] | None = None,
+        limit: float = ADAPTER_LIMIT,
+    ) -> None:
         self.path = path
+        self.limit = min(limit, ADAPTER_LIMIT)
         self.dir = path.parent
         self.class_name = class_name
+        self.given = given or {}
+        self.skip = skip or set()
         self.out = out
         self.sink = sink
         self.module: ModuleType | None = None
         self.value_class: Any = None  # the class checked as the learner's Value
-        self.function_value: Any = None  # the Value class softmax and nll are given
+        self.adapter: Any = None  # how to work it (gradcli.learner.adapter.Adapter)
+        self.function_adapter: Any = None  # the Value class softmax and nll are given, adapted
+        self.filenames: set[str] = {str(path)}
         self.request = 0
 
     # ---- messages ------------------------------------------------------------------------------
@@ -97,52 +124,152 @@ class Worker:
 
     # ---- loading -------------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
+        """Run the file unit by unit (see :mod:`gradcli.learner.sources`): definitions always,
+        other top-level code with a short time limit; a unit that fails or hangs is a note."""
+        from gradcli.learner import sources
+
+        if self.path.suffix == ".pkl":
+            from gradcli.learner.objects import load_objects  # type: ignore[import-untyped,unused-ignore]
+
+            module = load_objects(self.path)
+            self.module = module
+            probes.set_mine(self.mine)
+            return {**self.inventory(module), "units": [], "notes": []}
+        src = sources.read(self.path)
+        self.filenames = src.filenames | {str(self.path)}
+        for filename, lines in src.lines.items():
+            if filename != str(self.path):  # a notebook's cells: tracebacks show their lines
+                text = [ln + "\n" for ln in lines]
+                linecache.cache[filename] = (sum(map(len, text)), None, text, filename)
         stem = self.path.stem
         name = stem if stem.isidentifier() and stem not in sys.modules else "__learner__"
-        spec = importlib.util.spec_from_file_location(name, self.path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {self.path}")
-        module = importlib.util.module_from_spec(spec)
+        module = ModuleType(name)
+        module.__file__ = str(self.path)
+        module.__dict__["get_ipython"] = _FakeIPython.get
+        module.__dict__.setdefault("display", _ignore)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
         self.module = module
-        return self.inventory(module)
+        failed: list[dict[str, Any]] = []
+        flags = 0
+        import __future__
+
+        for i, unit in enumerate(src.units):
+            if i in self.skip:
+                failed.append(
+                    {
+                        "unit": i,
+                        "where": unit.where,
+                        "cell": unit.cell,
+                        "text": unit.text,
+                        "kind": "skipped",
+                    }
+                )
+                continue
+            stmt = unit.tree.body[0]
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                for alias in stmt.names:
+                    feature = getattr(__future__, alias.name, None)
+                    if feature is not None:
+                        flags |= feature.compiler_flag
+            limit = DEFINITION_LIMIT if unit.kind == sources.DEFINITION else CODE_LIMIT
+            self.send({"loading": i})
+            try:
+                code = compile(unit.tree, unit.filename, "exec", flags=flags, dont_inherit=True)
+                with _alarm(limit):
+                    exec(code, module.__dict__)
+            except UnitTimeout:
+                failed.append(
+                    {
+                        "unit": i,
+                        "where": unit.where,
+                        "cell": unit.cell,
+                        "text": unit.text,
+                        "kind": "timeout",
+                        "limit": limit,
+                    }
+                )
+            except BaseException as exc:  # the learner's top level may raise anything
+                info = self.describe(exc)
+                failed.append(
+                    {
+                        "unit": i,
+                        "where": unit.where,
+                        "cell": unit.cell,
+                        "text": unit.text,
+                        "kind": "error",
+                        "error": info,
+                    }
+                )
+        probes.set_mine(self.mine)
+        self.send({"loading": -1})  # looking at the class: a crash here is no unit's
+        info = self.inventory(module)
+        info["units"] = failed
+        info["problems"] = src.problems
+        info["source"] = {"kind": src.kind, "units": len(src.units)}
+        return info
 
     def inventory(self, module: ModuleType) -> dict[str, Any]:
+        from gradcli.learner import adapter as ad
+
         info: dict[str, Any] = {"module": module.__name__, "value_class": None}
-        if self.class_name is not None:
-            cls = getattr(module, self.class_name, None)
-            if not isinstance(cls, type):
-                found = sorted(k for k, v in vars(module).items() if isinstance(v, type))
-                return {"missing_class": self.class_name, "classes": found}
+        cls, notes = ad.find_class(module, self.filenames, self.class_name)
+        info["class_notes"] = notes
+        if self.class_name is not None and cls is None:
+            found = sorted(k for k, v in vars(module).items() if isinstance(v, type))
+            return {"missing_class": self.class_name, "classes": found}
+        if cls is not None:
             self.value_class = cls
-        else:
-            cls = getattr(module, "Value", None)
-            if isinstance(cls, type) and _defined_in(cls, module):
-                self.value_class = cls
-        if self.value_class is not None:
-            cls = self.value_class
-            info["value_class"] = {
-                "name": cls.__name__,
-                "features": sorted(f for f, attr in FEATURES.items() if _has(cls, attr)),
-                "methods": sorted(m for m in UNARY_METHODS if _has(cls, m)),
-                "defined_in": _source_name(cls),
-            }
-        candidate = self.value_class or getattr(module, "Value", None)
+            try:
+                self.adapter = ad.resolve(cls, self.given, lambda: _alarm(self.limit))
+            except BaseException as exc:  # the learner's constructor failed
+                info["value_class"] = {
+                    "name": cls.__name__,
+                    "error": self.describe(exc),
+                    "defined_in": _source_name(cls),
+                }
+                self.adapter = None
+            else:
+                A = self.adapter
+                info["value_class"] = {
+                    "name": cls.__name__,
+                    "adapter": A.describe(),
+                    "features": sorted(f for f, attr in FEATURES.items() if _has(cls, attr)),
+                    "methods": sorted(m for m in UNARY_METHODS if _has(cls, m)),
+                    "defined_in": _source_name(cls),
+                    "own": sorted(_own_methods(cls, self.filenames)),
+                }
+        candidate = self.value_class
+        if candidate is None:
+            other = getattr(module, "Value", None)
+            candidate = other if isinstance(other, type) else None
         if isinstance(candidate, type):
-            self.function_value = candidate
+            try:
+                self.function_adapter = (
+                    self.adapter
+                    if candidate is self.value_class
+                    else ad.resolve(candidate, None, lambda: _alarm(self.limit))
+                )
+            except BaseException:
+                self.function_adapter = None
+        if self.function_adapter is not None and isinstance(candidate, type):
             info["function_value"] = {"name": candidate.__name__, "from": _source_name(candidate)}
         else:
             from gradcli.engine import Value
 
-            self.function_value = Value
+            self.function_adapter = ad.default(Value)
             info["function_value"] = None
         info["functions"] = [
             n
             for n in FUNCTION_NAMES
-            if callable(getattr(module, n, None)) and _defined_in(getattr(module, n), module)
+            if callable(getattr(module, n, None)) and self._defined_here(getattr(module, n))
         ]
         return info
+
+    def _defined_here(self, fn: Any) -> bool:
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            return code.co_filename in self.filenames
+        return getattr(fn, "__module__", None) == getattr(self.module, "__name__", None)
 
     # ---- requests ------------------------------------------------------------------------------
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -150,31 +277,32 @@ class Worker:
         assert self.module is not None
         if kind == "program":
             return probes.run_program(
-                self.value_class, req["program"], req["point"], req["mode"], self.phase
+                self.adapter, req["program"], req["point"], req["mode"], self.phase
             )
-        V = self._function_value(req.get("value", "file"))
+        A = self._function_adapter(req.get("value", "file"))
         fn = getattr(self.module, req.get("name", ""), None)
         if kind == "fd":
             return probes.run_fd(fn, req["f"], req["x"], req["hs"], self.phase)
         if kind == "gradf":
             return probes.run_gradf(fn, req["point"], self.phase)
         if kind == "softmax":
-            return probes.run_softmax(fn, V, req["logits"], self.phase)
+            return probes.run_softmax(fn, A, req["logits"], self.phase)
         if kind == "softmax_grad":
             nll = getattr(self.module, "nll", None) if req.get("use_nll") else None
             return probes.run_softmax_grad(
-                self.module.softmax, nll, V, req["logits"], req["target"], self.phase
+                self.module.softmax, nll, A, req["logits"], req["target"], self.phase
             )
         if kind == "nll":
-            return probes.run_nll(fn, V, req["probs"], req["target"], self.phase)
+            return probes.run_nll(fn, A, req["probs"], req["target"], self.phase)
         raise ValueError(f"unknown request {kind!r}")
 
-    def _function_value(self, which: str) -> Any:
+    def _function_adapter(self, which: str) -> Any:
         if which == "gradcli":
             from gradcli.engine import Value
+            from gradcli.learner.adapter import default
 
-            return Value
-        return self.function_value
+            return default(Value)
+        return self.function_adapter
 
     def serve(self, requests: TextIO) -> None:
         for line in requests:
@@ -193,9 +321,10 @@ class Worker:
         return {"printed": count, "output": text[-400:]} if count else {}
 
     # ---- errors --------------------------------------------------------------------------------
-    def frames(self, exc: BaseException) -> list[traceback.FrameSummary]:
-        """The traceback's frames in the learner's files: the first six and the last six of a
-        deep recursion (their source lines are read for those only)."""
+    def frames(self, exc: BaseException) -> list[tuple[traceback.FrameSummary, str]]:
+        """The traceback's frames in the learner's code (its file, its notebook's cells, the
+        files beside it), each with its function's qualified name: the first six and the last
+        six of a deep recursion (their source lines are read for those only)."""
         mine: dict[str, bool] = {}
         picked = []
         for frame, lineno in traceback.walk_tb(exc.__traceback__):
@@ -203,26 +332,37 @@ class Worker:
             if name not in mine:
                 mine[name] = self.mine(name)
             if mine[name]:
-                picked.append((name, lineno, frame.f_code.co_name))
+                q = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+                picked.append((name, lineno, frame.f_code.co_name, q))
         if len(picked) > 12:
             picked = picked[:6] + picked[-6:]
         return [
-            traceback.FrameSummary(
-                _display(name), lineno, fn, line=linecache.getline(name, lineno).strip()
+            (
+                traceback.FrameSummary(
+                    _display(name), lineno, fn, line=linecache.getline(name, lineno).strip()
+                ),
+                q,
             )
-            for name, lineno, fn in picked
+            for name, lineno, fn, q in picked
         ]
 
     def mine(self, filename: str) -> bool:
-        """Is this frame the learner's code (their file, or another file beside it)?"""
+        """Is this frame the learner's code (their file or cells, or a file beside them)?"""
+        if filename in self.filenames:
+            return True
+        if filename.startswith("<"):
+            return False
         try:
-            return Path(filename).resolve().parent == self.dir
+            p = Path(filename).resolve()
         except (OSError, ValueError):
             return False
+        return p.parent == self.dir and "site-packages" not in p.parts
 
     def describe(self, exc: BaseException) -> dict[str, Any]:
-        """The exception as the learner should see it: only the frames of their own files."""
-        frames = self.frames(exc)
+        """The exception as the learner should see it: only the frames of their own code, and
+        the learner's method whose frame raised it (what it is blamed on)."""
+        pairs = self.frames(exc)
+        frames = [f for f, _q in pairs]
         text = ""
         if frames:
             text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
@@ -230,17 +370,20 @@ class Worker:
             exc.filename = _display(exc.filename)
         text += "".join(traceback.format_exception_only(type(exc), exc))
         where = None
+        method = None
         if frames:
             last = frames[-1]
             where = {
-                "file": Path(last.filename).name,
+                "file": _short(last.filename),
                 "line": last.lineno,
                 "function": last.name,
                 "code": (last.line or "").strip(),
             }
+            cls_name = self.value_class.__name__ if self.value_class is not None else ""
+            method = probes.method_of(pairs[-1][1], cls_name)
         elif isinstance(exc, SyntaxError) and exc.lineno:
             where = {
-                "file": Path(exc.filename or "").name,
+                "file": _short(exc.filename or ""),
                 "line": exc.lineno,
                 "function": "",
                 "code": (exc.text or "").strip(),
@@ -250,11 +393,78 @@ class Worker:
             "message": _clip(str(exc), 300),
             "traceback": _clip(text, 3000),
             "where": where,
+            "method": method,
             "ours": isinstance(exc, probes.ProbeError),
         }
+        if isinstance(exc, probes.InputChanged):
+            info["changed"] = [exc.leaf, exc.attr]
+            info["calls"] = exc.calls
         if isinstance(exc, SystemExit):
             info["exit_code"] = exc.code if isinstance(exc.code, int) else str(exc.code)
         return info
+
+
+class _FakeIPython:
+    """What ``get_ipython()`` gives a notebook's exported code here: every call does nothing."""
+
+    _one: _FakeIPython | None = None
+
+    @classmethod
+    def get(cls) -> _FakeIPython:
+        if cls._one is None:
+            cls._one = cls()
+        return cls._one
+
+    def __getattr__(self, name: str) -> Any:
+        return _ignore
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+class _alarm:
+    """Raise :class:`UnitTimeout` in this thread after ``seconds`` (Unix; elsewhere no limit)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.old: Any = None
+
+    def __enter__(self) -> None:
+        import signal
+
+        if not hasattr(signal, "setitimer"):
+            return
+
+        def fire(signum: int, frame: Any) -> None:
+            raise UnitTimeout
+
+        self.old = signal.signal(signal.SIGALRM, fire)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if not hasattr(signal, "setitimer"):
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old or signal.SIG_DFL)
+
+
+def _own_methods(cls: type, filenames: set[str]) -> list[str]:
+    """The methods the learner's code wrote on ``cls`` (its own and patched-in ones)."""
+    out = []
+    for k in cls.__mro__:
+        for name, attr in vars(k).items():
+            fn = getattr(attr, "__func__", attr)
+            code = getattr(fn, "__code__", None)
+            if code is not None and code.co_filename in filenames and name not in out:
+                out.append(name)
+    return out
+
+
+def _short(filename: str) -> str:
+    return filename if ", cell " in filename else Path(filename).name
 
 
 def _display(filename: str) -> str:
@@ -334,6 +544,21 @@ def main(argv: list[str] | None = None) -> None:
         i = args.index("--class")
         class_name = args[i + 1]
         del args[i : i + 2]
+    given: dict[str, str] = {}
+    skip: set[int] = set()
+    if "--adapter" in args:
+        i = args.index("--adapter")
+        given = json.loads(args[i + 1])
+        del args[i : i + 2]
+    limit = ADAPTER_LIMIT
+    if "--timeout" in args:
+        i = args.index("--timeout")
+        limit = float(args[i + 1])
+        del args[i : i + 2]
+    if "--skip" in args:
+        i = args.index("--skip")
+        skip = {int(x) for x in args[i + 1].split(",") if x}
+        del args[i : i + 2]
     path = Path(args[0]).resolve()
     proto_in, proto_out = _private_streams()
     _limit_memory()
@@ -347,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     cwd = os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", cwd)]
     sys.path.insert(0, str(path.parent))
-    worker = Worker(path, class_name, proto_out, sink)
+    worker = Worker(path, class_name, proto_out, sink, given, skip, limit)
     try:
         hello = worker.load()
     except BaseException as exc:
