@@ -331,6 +331,7 @@ def resolve(
     # the inputs: on a + b (or a * b), the collection that holds a and b themselves
     out = None
     endless = False
+    functional = ""
     x, y = a.make(2.0), a.make(-3.0)
     for op in (lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - q):
         try:
@@ -386,6 +387,9 @@ def resolve(
                 ),
                 None,
             )
+        if step is not None and not _no_arguments(getattr(out, step, None)):
+            functional = step
+            step = None
         if step is not None:
             a.names["step"] = step
     if "children" not in a.names and endless:
@@ -398,7 +402,12 @@ def resolve(
             "no attribute of a + b holds a and b (as _prev does): the graph's shape was not "
             "checked (give --attr children=NAME)"
         )
-    if "step" not in a.names:
+    if "step" not in a.names and functional:
+        a.gaps["step"] = (
+            f"the nodes' {functional} takes arguments (a functional style): each rule was "
+            "checked through backward() only"
+        )
+    elif "step" not in a.names:
         a.gaps["step"] = (
             "the nodes have no per-node step (as micrograd's _backward): each rule was checked "
             "through backward() only"
@@ -428,6 +437,17 @@ def resolve(
     else:
         a.names["backward"] = back
     return a
+
+
+def _no_arguments(fn: Any) -> bool:
+    """Can ``fn`` be called with no arguments (as micrograd's ``_backward`` is)?"""
+    try:
+        inspect.signature(fn).bind()
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin): assume it can
+        return True
+    return True
 
 
 def default(cls: type) -> Adapter:

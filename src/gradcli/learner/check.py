@@ -152,6 +152,7 @@ def _check_file(
             if "nll" in functions:
                 report.checks += fc.check_nll(session, refs)
             fc.link_softmax(report.checks)
+        _link_to_value(report.checks)
         if session.printed:
             report.notes.append(
                 f"your code printed {session.printed:,} characters while it was checked (not shown)"
@@ -159,6 +160,34 @@ def _check_file(
     report.reference = refs.describe()
     for d in refs.disagreements:
         report.notes.append(f"gradcli and PyTorch disagree on {d} (please report this)")
+
+
+def _link_to_value(checks: list[Check]) -> None:
+    """softmax that is right with gradcli's Value but wrong with the file's own: blame the
+    Value method its call trace went through and that fails on its own (``exp``), not the
+    whole class."""
+    from gradcli.learner.outcome import blame_label
+
+    own: dict[str, Check] = {}
+    for c in checks:
+        if (
+            c.status == "fail"
+            and c.consequence_of is None
+            and c.op not in (None, "backward")
+            and c.method
+            and c.blame == blame_label(c.op, c.method)
+        ):
+            own.setdefault(c.method, c)
+    for c in checks:
+        if c.consequence_of != "Value":
+            continue
+        cause = next((own[m] for m in c.calls if m in own), None)
+        if cause is not None and cause.blame:
+            c.consequence_of = cause.blame
+            c.hint = (
+                f"{c.name}: softmax itself is right (it passes with gradcli's Value); it fails "
+                f"because {cause.blame} fails: fix {cause.blame} first"
+            )
 
 
 def _load_notes(hello: dict[str, Any], session: Session) -> list[str]:

@@ -247,6 +247,7 @@ def _grad_check(
     ok = all(close(g, w, 1e-9, 1e-12) for g, w in zip(got, want))
     i = dg.first_bad(got, want)
     c = Check("softmax", None, name, "pass" if ok else "fail", want[i], got[i], blame="softmax")
+    c.calls = list(o.result.get("calls", []))
     if not close(loss, want_loss):
         c.status = "fail"
         c.expected, c.got = want_loss, loss

@@ -49,6 +49,9 @@ def unsupported(err: dict[str, Any], prog: Program | None, class_name: str) -> s
     method = err.get("method")
     form = prog.form if prog is not None else ""
     number_form = form in ("vc", "cv", "sum") or (prog is not None and prog.op == "powv")
+    powv = prog is not None and prog.key == "powv" and method in ("__pow__", None)
+    if kind in ("AssertionError", "TypeError", "ValueError") and powv:
+        return f"__pow__ takes only a number as the exponent ({class_name} ** number)"
     m = _UNSUPPORTED.search(msg)
     if kind == "TypeError" and m:
         sym, left, right = (g.strip() for g in m.groups())
@@ -72,9 +75,6 @@ def unsupported(err: dict[str, Any], prog: Program | None, class_name: str) -> s
     mn = _NO_ATTR.search(msg)
     if kind == "AttributeError" and mn and mn.group(1) == class_name:
         return f"{class_name}.{mn.group(2)} is not written yet"
-    powv = prog is not None and prog.op == "powv" and method == "__pow__"
-    if kind in ("AssertionError", "TypeError", "ValueError") and powv:
-        return f"__pow__ takes only a number as the exponent ({class_name} ** number)"
     return None
 
 

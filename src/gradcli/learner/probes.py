@@ -462,12 +462,17 @@ def run_softmax_grad(
     """loss = nll(softmax(logits), target) (or -log p[target] without nll); loss.backward()."""
     xs = build(A, logits, phase)
     phase("call")
-    probs = _values_list(softmax(xs), len(xs), "softmax")
-    _left_graph(A, probs, "softmax")
-    loss = nll(probs, target) if nll is not None else -probs[target].log()
-    value = data_of(A, loss, "nll")
-    _call_backward(A, loss, phase)
-    return {"loss": value, "grads": [grad_of(A, v, f"logit {i}") for i, v in enumerate(xs)]}
+    with Recorder(A) as rec:
+        probs = _values_list(softmax(xs), len(xs), "softmax")
+        _left_graph(A, probs, "softmax")
+        loss = nll(probs, target) if nll is not None else -probs[target].log()
+        value = data_of(A, loss, "nll")
+    _call_backward(A, loss, phase, calls=rec.calls)
+    return {
+        "loss": value,
+        "grads": [grad_of(A, v, f"logit {i}") for i, v in enumerate(xs)],
+        "calls": rec.calls,
+    }
 
 
 def run_nll(

@@ -206,7 +206,7 @@ class ValueChecker:
                     self.graph_check(prog)
             if self.can(REPEAT):
                 self.repeat_note()
-        if self.has_step is False:
+        if self.has_step is False and "step" in self.names:
             r.notes.append(
                 "the nodes have no per-node _backward (micrograd's closures): each rule was "
                 "checked through backward() only"

@@ -37,7 +37,10 @@ def _group_key(c: Check) -> str:
 
 def render_file(report: FileReport, verbose: bool = False) -> Any:
     """Header, what to fix first, a table per piece (failures first), notes, the tally."""
-    rows = [("file", escape(report.file))]
+    rows = [("file", escape(report.file) + _SOURCE.get(report.source, ""))]
+    names = _names(report.adapter)
+    if names:
+        rows.append(("names", escape(names)))
     if report.found:
         rows.append(("found", escape(", ".join(report.found))))
     if report.skipped:
@@ -58,6 +61,12 @@ def render_file(report: FileReport, verbose: bool = False) -> Any:
     for target in targets:
         checks = [c for c in report.checks if c.target == target]
         parts.append(_table(target, checks, verbose))
+    if report.gaps or not report.gradients_checked:
+        gaps = list(report.gaps)
+        if not report.gradients_checked:
+            gaps.insert(0, "no gradient was checked")
+        parts.append("[bold]not checked[/bold]")
+        parts.append(_bullets(gaps))
     if report.notes:
         parts.append("[bold]notes[/bold]")
         parts.append(_bullets(report.notes))
@@ -65,38 +74,60 @@ def render_file(report: FileReport, verbose: bool = False) -> Any:
     return Group(*parts)
 
 
+_SOURCE = {
+    "notebook": " [dim](a notebook, cell by cell)[/dim]",
+    "export": " [dim](an exported notebook)[/dim]",
+}
+
+_LECTURE_NAMES = {
+    "data": "data",
+    "grad": "grad",
+    "children": "_prev",
+    "op": "_op",
+    "step": "_backward",
+    "backward": "backward",
+}
+
+
+def _names(adapter: dict[str, str]) -> str:
+    """The learner's names where they differ from the lecture's: ``Node: .value, backprop()``."""
+    if not adapter:
+        return ""
+    parts = []
+    for role, lecture in _LECTURE_NAMES.items():
+        mine = adapter.get(role)
+        if mine and mine != lecture:
+            shown = f"{mine}()" if role == "backward" else f".{mine}"
+            parts.append(f"{role} {shown}")
+    construct = adapter.get("construct", "")
+    if construct and not construct.endswith("(x)"):
+        parts.append(f"made as {construct}")
+    if not parts and adapter.get("class") in (None, "Value"):
+        return ""
+    return f"{adapter.get('class', '')}: " + (", ".join(parts) or "the lecture's names")
+
+
 def _to_fix(report: FileReport) -> list[Any]:
-    """What to fix, each root cause once with its first hint, its traceback (the learner's
-    frames only) and what else fails only because of it."""
+    """What to fix: the report's root causes (the same pass the JSON reads), each with its
+    first hint, its traceback (the learner's frames only) and what fails only because of it."""
     from rich.table import Table
 
-    shown: dict[str, Check] = {}
-    for c in report.checks:
-        if c.status == "fail" and c.consequence_of is None:
-            shown.setdefault(c.blame or _group_key(c), c)
-    blamed = {d.blame for d in report.checks if d.status == "fail"}
-    for c in report.checks:  # a cause outside this file (the Value class softmax is given)
-        cause = c.consequence_of
-        if c.status == "fail" and cause and cause not in shown and cause not in blamed:
-            shown[cause] = c
-    if not shown:
+    causes = report.causes()
+    if not causes:
         return []
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    for key, c in shown.items():
+    for cause in causes:
+        c = cause.check
         lines = [escape(c.hint or f"{c.name}: {c.message}")]
         if c.traceback:
             lines.append("[dim]" + escape(c.traceback.rstrip()) + "[/dim]")
-        followers: dict[str, int] = {}
-        for d in report.checks:
-            if d.status in ("fail", "not_run") and d.consequence_of == key:
-                followers[_group_key(d)] = followers.get(_group_key(d), 0) + 1
-        if followers:
-            text = ", ".join(f"{k} ({n})" for k, n in followers.items())
+        if cause.followers:
+            text = ", ".join(f"{k} ({n})" for k, n in cause.followers.items())
             lines.append(f"[dim]also failing only because of it: {escape(text)}[/dim]")
-        grid.add_row(f"  [bold red]{escape(key)}[/bold red]", "\n".join(lines))
-    return [f"[bold]to fix ({len(shown)})[/bold]", grid]
+        grid.add_row(f"  [bold red]{escape(cause.blame)}[/bold red]", "\n".join(lines))
+    return [f"[bold]to fix ({len(causes)})[/bold]", grid]
 
 
 def _bullets(lines: list[str]) -> Any:
@@ -144,8 +175,8 @@ def _table(target: str, checks: list[Check], verbose: bool) -> Any:
 
 
 def _tally(report: FileReport) -> str:
-    todo = sum(c.status == "todo" for c in report.checks)
-    extra = f" ({todo} not written yet)" if todo else ""
+    todo = report.todo_count
+    extra = f", {todo} to do (not written or not supported yet)" if todo else ""
     return f"[bold]{report.passed} passed, {report.failed} failed{extra}[/bold]"
 
 
@@ -172,10 +203,11 @@ def render_folder(report: FolderReport, verbose: bool = False) -> Any:
         + (f", {report.todo} to do" if report.todo else "")
         + (" (gradcli check FILE shows a file's details)" if done < len(report.rows) else "")
     )
-    parts.append(
-        "[dim]Exercise 6, the PyTorch check, is part of value.py and softmax.py when torch is "
-        "installed.[/dim]"
-    )
+    if not any("PyTorch" in r.reference for r in report.reports):
+        parts.append(
+            "[dim]Exercise 6, the PyTorch check, is part of value.py and softmax.py when torch "
+            "is installed.[/dim]"
+        )
     return Group(*parts)
 
 
