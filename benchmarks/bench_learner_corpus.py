@@ -20,63 +20,17 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+sys.path.insert(0, str(ROOT / "tests" / "learner_corpus"))
+
+from oracle import judge  # noqa: E402
+
 from gradcli.learner.check import NothingToCheck, check_file  # noqa: E402
 from gradcli.learner.expected import References  # noqa: E402
-from gradcli.learner.outcome import op_of_method  # noqa: E402
 from gradcli.learner.report import FileReport  # noqa: E402
-
-#: what a bug in each function is blamed as, when it is not an op's method
-_BLAME_WORDS = {
-    "backward": ("backward",),
-    "__init__": ("__init__",),
-    "softmax": ("softmax",),
-    "nll": ("nll",),
-    "gradf": ("gradf",),
-    "forward_difference": ("forward_difference",),
-    "symmetric_difference": ("symmetric_difference",),
-}
-
-
-def expected_blames(bug_in: str) -> tuple[str, ...]:
-    """The root-cause names that count as blaming ``bug_in`` (``Node.__mul__`` -> ``mul``)."""
-    method = bug_in.split(".")[-1]
-    op = op_of_method(method)
-    if op is not None:
-        from gradcli.learner.outcome import blame_label
-
-        return (blame_label(op, method),)
-    return _BLAME_WORDS.get(method, (method,))
-
-
-def judge(entry: dict[str, Any], report: FileReport | None, error: str) -> tuple[str, str]:
-    """(verdict, detail): ok / false_alarm / miss / misblame / unreadable."""
-    if report is None:
-        return ("unreadable" if entry["correct"] else "miss"), error
-    failed = [c for c in report.checks if c.status in ("fail", "not_run")]
-    roots = report.root_causes
-    if report.load_error is not None:
-        return ("unreadable" if entry["correct"] else "miss"), report.load_error
-    if entry["correct"]:
-        if failed:
-            first = failed[0]
-            return "false_alarm", f"{first.name}: {first.message}"[:150]
-        return "ok", f"{report.passed} passed, {report.todo_count} todo"
-    if not failed:
-        return "miss", f"{report.passed} passed, {report.todo_count} todo"
-    want = expected_blames(entry["bug_in"])
-    if op_of_method(entry["bug_in"].split(".")[-1]) is None and entry.get("rule"):
-        # a method that holds several rules (a _backward dispatching on self._op): the rule
-        want += (entry["rule"],)
-    if roots and roots[0] in want:
-        return "ok", f"blamed {roots[0]}" + (f" (+{', '.join(roots[1:])})" if roots[1:] else "")
-    if any(r in want for r in roots):
-        return "ok", f"blamed {', '.join(roots)}"
-    return "misblame", f"blamed {roots}, bug in {entry['bug_in']}"
 
 
 def main() -> None:

@@ -211,8 +211,23 @@ class ValueChecker:
                 "the nodes have no per-node _backward (micrograd's closures): each rule was "
                 "checked through backward() only"
             )
+        self._init_grad_matters()
         self.find_root_causes()
         return r
+
+    def _init_grad_matters(self) -> None:
+        """A fresh node whose grad is not 0 is a fault only when a gradient comes out wrong
+        (a backward() that zeroes every grad first makes it harmless): else a note."""
+        r = self.result
+        init = [c for c in r.checks if c.blame == "__init__" and c.method == "__init__"]
+        if not init or any(c.status == "fail" and c not in init for c in r.checks):
+            return
+        for c in init:
+            r.checks.remove(c)
+            r.notes.append(
+                f"{c.message}: a new node's gradient usually starts at 0 (harmless "
+                "here: every gradient checked is right)"
+            )
 
     def can(self, prog: Program) -> bool:
         return all(f in self.features for f in prog.needs)
@@ -659,15 +674,6 @@ class ValueChecker:
                     f"{c.name}: fails only because {cause} fails (your {c.method} calls {via}): "
                     f"fix {cause} first"
                 )
-        # once backward()'s walk is known to be wrong, the per-op checks that fail only through
-        # it (their _backward alone is right) are its consequence
-        walk_bad = any(
-            c.status == "fail" and c.op == "backward" and c.consequence_of is None for c in checks
-        )
-        if walk_bad:
-            for c in checks:
-                if c.status == "fail" and c.blame == "backward" and c.op != "backward":
-                    c.consequence_of = "backward"
         # a new node whose grad starts at 1: every gradient through backward() is off by it
         if any(c.blame == "__init__" and c.status == "fail" for c in checks):
             for c in checks:
@@ -679,6 +685,15 @@ class ValueChecker:
                     and (c.op == "backward" or "backward()" in c.message)
                 ):
                     c.consequence_of = "__init__"
+        # once backward()'s walk is known to be wrong, the per-op checks that fail only through
+        # it (their _backward alone is right) are its consequence
+        walk_bad = any(
+            c.status == "fail" and c.op == "backward" and c.consequence_of is None for c in checks
+        )
+        if walk_bad:
+            for c in checks:
+                if c.status == "fail" and c.blame == "backward" and c.op != "backward":
+                    c.consequence_of = "backward"
 
 
 # ---- helpers -----------------------------------------------------------------------------------
