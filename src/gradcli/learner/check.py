@@ -150,9 +150,16 @@ def _check_file(
                 report.checks += checks
                 report.notes += notes
             if "nll" in functions:
-                report.checks += fc.check_nll(session, refs)
+                report.checks += fc.check_nll(session, refs, own, value_from)
             fc.link_softmax(report.checks)
         _link_to_value(report.checks)
+        if "budget" in session.stopped.get("*", ""):
+            n = sum(c.status == "not_run" for c in report.checks)
+            report.notes.insert(
+                0,
+                f"the time budget of {budget:g} s ran out: {n} checks were not run "
+                "(--budget S gives more)",
+            )
         if session.printed:
             report.notes.append(
                 f"your code printed {session.printed:,} characters while it was checked (not shown)"
@@ -185,8 +192,8 @@ def _link_to_value(checks: list[Check]) -> None:
         if cause is not None and cause.blame:
             c.consequence_of = cause.blame
             c.hint = (
-                f"{c.name}: softmax itself is right (it passes with gradcli's Value); it fails "
-                f"because {cause.blame} fails: fix {cause.blame} first"
+                f"{c.name}: {c.target} itself is right (it passes with gradcli's Value); it "
+                f"fails because {cause.blame} fails: fix {cause.blame} first"
             )
 
 

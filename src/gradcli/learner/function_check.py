@@ -176,22 +176,23 @@ def _judged(
     judge: Judge,
     own_value: bool,
     value_from: str,
+    fn: str = "softmax",
 ) -> Check:
-    c = judge(_call(session, "softmax", req, name))
+    c = judge(_call(session, fn, req, name))
     if c.status == "pass" or not own_value:
         return c
-    again = judge(_call(session, "softmax", {**req, "value": "gradcli"}, name))
+    again = judge(_call(session, fn, {**req, "value": "gradcli"}, name))
     if again.status != "pass":
         return c
     if c.status == "todo":
         c.message = (
-            f"softmax is right with gradcli's Value; the Value class it uses ({value_from}) is "
+            f"{fn} is right with gradcli's Value; the Value class it uses ({value_from}) is "
             "not written yet (raises NotImplementedError)"
         )
         return c
     c.consequence_of = c.blame = "Value"
     c.hint = (
-        f"{c.name}: softmax itself is right (it passes with gradcli's Value); the Value class "
+        f"{c.name}: {fn} itself is right (it passes with gradcli's Value); the Value class "
         f"it uses ({value_from}) gets it wrong: run gradcli check on {value_from}"
     )
     return c
@@ -263,48 +264,58 @@ def _grad_check(
     return c
 
 
-def check_nll(session: Session, refs: References) -> list[Check]:
+def check_nll(
+    session: Session, refs: References, own_value: bool = False, value_from: str = ""
+) -> list[Check]:
+    """nll's loss and its gradient -1/p[t]; a failure that goes away on gradcli's Value is the
+    Value class's (as for softmax)."""
     checks = []
     for probs, target in NLL_CASES:
         name = f"nll({_list(probs)}, {target})"
         want_loss, want = refs.nll(probs, target)
-        o = _call(
-            session,
-            "nll",
-            {"kind": "nll", "name": "nll", "probs": list(probs), "target": target},
-            name,
-        )
-        if not o.ok:
-            checks.append(outcome_check("nll", None, name, o, want_loss, None))
-            continue
-        loss, got = o.result["loss"], o.result["grads"]
-        if not close(loss, want_loss):
-            checks.append(
-                Check(
-                    "nll",
-                    None,
-                    name,
-                    "fail",
-                    want_loss,
-                    loss,
-                    blame="nll",
-                    message=f"expected -log(p[{target}]) = {num(want_loss)}, got {num(loss)}",
-                    hint=dg.nll_hint(probs, target, loss, want_loss),
-                )
-            )
-            continue
-        ok = all(close(g, w) for g, w in zip(got, want))
-        i = dg.first_bad(got, want)
-        c = Check("nll", None, name, "pass" if ok else "fail", want[i], got[i], blame="nll")
-        c.message = (
-            f"-log(p[{target}]) and its gradient -1/p[{target}] match"
-            if ok
-            else (f"d/dp[{i}] expected {num(want[i])}, got {num(got[i])}")
-        )
-        if not ok:
-            c.hint = f"{name}: d/dp[{i}] expected {num(want[i])}, got {num(got[i])}"
-        checks.append(c)
+        req = {"kind": "nll", "name": "nll", "probs": list(probs), "target": target}
+        judge = partial(_nll_check, name, probs, target, want_loss, want)
+        checks.append(_judged(session, req, name, judge, own_value, value_from, "nll"))
     return checks
+
+
+def _nll_check(
+    name: str,
+    probs: Sequence[float],
+    target: int,
+    want_loss: float,
+    want: list[float],
+    o: Outcome,
+) -> Check:
+    if not o.ok:
+        return outcome_check("nll", None, name, o, want_loss, None)
+    loss, got = o.result["loss"], o.result["grads"]
+    calls = list(o.result.get("calls", []))
+    if not close(loss, want_loss):
+        return Check(
+            "nll",
+            None,
+            name,
+            "fail",
+            want_loss,
+            loss,
+            blame="nll",
+            message=f"expected -log(p[{target}]) = {num(want_loss)}, got {num(loss)}",
+            hint=dg.nll_hint(probs, target, loss, want_loss),
+            calls=calls,
+        )
+    ok = all(close(g, w) for g, w in zip(got, want))
+    i = dg.first_bad(got, want)
+    c = Check("nll", None, name, "pass" if ok else "fail", want[i], got[i], blame="nll")
+    c.calls = calls
+    c.message = (
+        f"-log(p[{target}]) and its gradient -1/p[{target}] match"
+        if ok
+        else (f"d/dp[{i}] expected {num(want[i])}, got {num(got[i])}")
+    )
+    if not ok:
+        c.hint = f"{name}: d/dp[{i}] expected {num(want[i])}, got {num(got[i])}"
+    return c
 
 
 def _list(xs: Sequence[float]) -> str:

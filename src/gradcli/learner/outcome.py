@@ -35,6 +35,7 @@ def blame_label(op: str | None, method: str | None) -> str:
     """What a root cause is called: ``add``, ``add (__radd__)``, ``backward``, ``__init__``."""
     if op is None:
         return method or "your code"
+    op = "pow" if op == "powv" else op  # a ** b and a ** 2 are both the learner's __pow__
     if not method or method in (op, DUNDER.get(op)):
         return op
     return f"{op} ({method})"

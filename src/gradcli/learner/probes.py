@@ -480,8 +480,13 @@ def run_nll(
 ) -> dict[str, Any]:
     ps = build(A, probs, phase)
     phase("call")
-    loss = nll(ps, target)
-    _left_graph(A, [loss], "nll")
-    value = data_of(A, loss, "nll")
-    _call_backward(A, loss, phase)
-    return {"loss": value, "grads": [grad_of(A, v, f"probs[{i}]") for i, v in enumerate(ps)]}
+    with Recorder(A) as rec:
+        loss = nll(ps, target)
+        _left_graph(A, [loss], "nll")
+        value = data_of(A, loss, "nll")
+    _call_backward(A, loss, phase, calls=rec.calls)
+    return {
+        "loss": value,
+        "grads": [grad_of(A, v, f"probs[{i}]") for i, v in enumerate(ps)],
+        "calls": rec.calls,
+    }

@@ -54,6 +54,7 @@ class Outcome:
     printed: int = 0
     part: str = ""  # not_run: the part that hung or crashed earlier ("backward", "forward:mul")
     known: dict[str, Any] = field(default_factory=dict)  # what the child said before it failed
+    times: dict[str, float] = field(default_factory=dict)  # seconds in each phase
 
     @property
     def ok(self) -> bool:
@@ -322,6 +323,8 @@ class Session:
         self.next_id += 1
         rid = self.next_id
         phase = ""
+        since = time.monotonic()
+        times: dict[str, float] = {}  # seconds spent in each phase
         known: dict[str, Any] = {}
         if not child.send({"id": rid, **request}):
             return self._died(child, phase, parts, label, known)
@@ -336,13 +339,19 @@ class Session:
             if msg.get("id") != rid:
                 continue
             if "phase" in msg:
-                phase = msg["phase"]
+                if phase:
+                    times[phase] = times.get(phase, 0.0) + time.monotonic() - since
+                phase, since = msg["phase"], time.monotonic()
                 known.update(msg.get("known", {}))
                 continue
+            if phase:
+                times[phase] = times.get(phase, 0.0) + time.monotonic() - since
             printed = int(msg.get("printed", 0))
             self.printed += printed
             if "ok" in msg:
-                return Outcome("ok", result=msg["ok"], phase=phase, printed=printed, known=known)
+                return Outcome(
+                    "ok", result=msg["ok"], phase=phase, printed=printed, known=known, times=times
+                )
             return Outcome("error", error=msg["error"], phase=phase, printed=printed, known=known)
 
     def _stop(self, phase: str, parts: Mapping[str, str] | None, why: str) -> None:

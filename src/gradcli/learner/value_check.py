@@ -85,6 +85,7 @@ class ValueChecker:
         self.names: dict[str, str] = adapter.get("names", {})
         self.init_grad: float | None = adapter.get("init_grad")
         self.required = False  # set by a profile: missing forms are required, not optional
+        self.slow = False  # backward() was found too slow (said once)
         if "backward" not in self.names or "grad" not in self.names:
             self.features.discard("backward")
         elif "backward" not in self.features:
@@ -127,6 +128,30 @@ class ValueChecker:
                 "backward",
                 f"not run: backward() failed in an earlier check ({prog.name}: {err.get('type')}"
                 f" in {where}), see above",
+            )
+        took = o.times.get("backward", 0.0)
+        if o.ok and took > SLOW_BACKWARD and prog is not DEEP_CHAIN and not self.slow:
+            # right but far too slow on a tiny graph: every check after it would wait as long
+            self.slow = True
+            self.add(
+                Check(
+                    self.name,
+                    "backward",
+                    f"{self.names.get('backward', 'backward')}() on a small graph is fast",
+                    "fail",
+                    message=f"backward() took {took:.1f} s on {prog.name}",
+                    hint=(
+                        f"backward() took {took:.1f} s on {prog.name}, a graph of a few nodes: "
+                        "something in it waits or repeats (a sleep, a loop over far more than "
+                        "the nodes); the checks that need it were not run"
+                    ),
+                    blame="backward",
+                    method=self.names.get("backward"),
+                )
+            )
+            self.session.stopped.setdefault(
+                "backward",
+                f"not run: backward() is too slow ({took:.1f} s on {prog.name}), see above",
             )
         return o
 
@@ -554,6 +579,7 @@ class ValueChecker:
             return
         got = o.result["out_grad"]
         c = Check(self.name, "backward", name, "pass", 1.0, got, blame="backward")
+        c.calls = _calls([o])
         c.message = f"out.grad is {num(got)} after out.backward()"
         if not close(got, 1.0):
             c.status = "fail"
@@ -582,6 +608,7 @@ class ValueChecker:
             return
         got = o.result["grads"]
         c = Check(self.name, "backward", name, "pass", ref.grads[1], got[1], blame="backward")
+        c.calls = _calls([o])
         c.message = "no RecursionError past the recursion limit"
         if not all(close(g, w, 1e-8) for g, w in zip(got, ref.grads)):
             c.status = "fail"
@@ -734,6 +761,9 @@ def _trace_why(r: dict[str, Any], ref: Ref) -> str:
         )
     return "each _backward is right, so the fault is in backward()'s walk over the graph"
 
+
+#: seconds backward() may take on one of the checks' small graphs before it counts as too slow
+SLOW_BACKWARD = 1.0
 
 SEED_CHECK = "backward() sets the output's grad to 1 (the seed)"
 

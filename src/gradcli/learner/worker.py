@@ -32,7 +32,7 @@ KEEP_PRINTED = 4000
 
 #: the child's memory limit in MiB (Linux): a runaway list becomes a MemoryError in that check,
 #: not a machine that swaps. ``GRADCLI_CHECK_MEMORY_MB`` changes it.
-MEMORY_MB = 4096
+MEMORY_MB = 2048
 
 
 class Sink(io.TextIOBase):
