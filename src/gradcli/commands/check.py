@@ -45,6 +45,13 @@ def check_command(
     ),
     verbose: bool = typer.Option(False, "--verbose", help="List every check, passing or not."),
     watch: bool = typer.Option(False, "--watch", help="Check again whenever a file changes."),
+    sandbox: bool | None = typer.Option(
+        None,
+        "--sandbox/--no-sandbox",
+        help="Run the file in bubblewrap: read-only file system but a scratch folder, no "
+        "network, its own PID namespace (default: off for check).",
+        show_default=False,
+    ),
 ) -> ExitStatus:
     """Check your own implementation: which rule is wrong, where, and what it should be.
 
@@ -60,9 +67,13 @@ def check_command(
         if watch and as_json:
             raise GradcliError("--watch and --json do not go together", hint="drop one of them")
         target = _path(path)
-        if watch:
-            return _watch(target, path or "", seconds, class_name, not no_torch, verbose)
-        return _run(target, path or "", seconds, class_name, not no_torch, as_json, verbose)
+        from gradcli.learner import sandbox as containment
+
+        policy = containment.resolve(sandbox, False, write_err)
+        with containment.using(policy):
+            if watch:
+                return _watch(target, path or "", seconds, class_name, not no_torch, verbose)
+            return _run(target, path or "", seconds, class_name, not no_torch, as_json, verbose)
     except GradcliError as exc:
         if not as_json:
             raise
