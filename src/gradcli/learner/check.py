@@ -121,6 +121,7 @@ def check_folder(
     class_name: str | None = None,
     use_torch: bool = True,
     display: str | None = None,
+    refs: References | None = None,
 ) -> FolderReport:
     """Every exercise file in ``directory``: one row each (a missing file is ``todo``)."""
     shown = display or str(directory)
@@ -130,7 +131,7 @@ def check_folder(
             f"({', '.join(f for _n, _t, f in EXERCISE_FILES)})",
             hint=f"start them with: gradcli exercises new {shown}",
         )
-    refs = References(use_torch=use_torch)
+    refs = refs or References(use_torch=use_torch)  # grade shares one for the whole class
     rows = []
     for number, title, fname in EXERCISE_FILES:
         path = directory / fname

@@ -79,12 +79,12 @@ class Policy:
         return replace(self, read_paths=self.read_paths + tuple(str(p) for p in paths))
 
 
-_POLICY: ContextVar[Policy] = ContextVar("gradcli_sandbox_policy", default=Policy())
+_POLICY: ContextVar[Policy | None] = ContextVar("gradcli_sandbox_policy", default=None)
 
 
 def current() -> Policy:
     """The policy children started in this context get."""
-    return _POLICY.get()
+    return _POLICY.get() or Policy()
 
 
 @contextlib.contextmanager
