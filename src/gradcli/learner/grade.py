@@ -76,12 +76,17 @@ def _candidates(folder: Path) -> tuple[list[Path], list[Path]]:
 
 def _one(folder: Path) -> Path | None:
     """What a student's folder holds: an exercises folder (two exercise files or more), or its
-    only file (``value.py`` alone is a file), or None."""
+    only file (``value.py`` alone is a file; one .py beside .txt notes is the .py), or None."""
     if _is_exercises(folder, 2):
         return folder
     files, dirs = _candidates(folder)
-    if len(files) == 1 and not dirs:
-        return files[0]
+    if files and not dirs:
+        for suffix in SUFFIXES:  # value.py beside notes.txt: the .py
+            same = [f for f in files if f.suffix == suffix]
+            if len(same) == 1:
+                return same[0]
+            if same:
+                break
     if _is_exercises(folder):
         return folder
     if not files and len(dirs) == 1 and _is_exercises(dirs[0], 2):
