@@ -97,6 +97,12 @@ class Worker:
 
     # ---- loading -------------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
+        if self.path.suffix == ".pkl":  # live objects sent by gradcli.check(): objects.py
+            from gradcli.learner import objects
+
+            self.module = objects.load_objects(self.path)
+            self.mine = objects.mine(self.module, self.mine)  # type: ignore[method-assign, assignment]
+            return self.inventory(self.module)
         stem = self.path.stem
         name = stem if stem.isidentifier() and stem not in sys.modules else "__learner__"
         spec = importlib.util.spec_from_file_location(name, self.path)
