@@ -502,7 +502,14 @@ def grade(
         return row
 
     workers = max(1, min(jobs or default_jobs(), len(subs) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gradcli-grade") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gradcli-grade")
+    try:
         rows = list(pool.map(one, subs))
+    except BaseException:  # Ctrl-C: kill the running children so the threads end now
+        sandbox.stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        sandbox.resume()
+        raise
+    pool.shutdown()
     columns, points = score(rows, rubric)
     return Gradebook(rows, columns, points, refs.describe(), time.perf_counter() - start)

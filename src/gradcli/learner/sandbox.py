@@ -203,6 +203,8 @@ class Launch:
                 os.killpg(pid, signal.SIGKILL)
         kill_marked(self.mark)
         shutil.rmtree(self.scratch, ignore_errors=True)
+        with _active_lock:
+            _active.pop(self.mark, None)
 
 
 def _set_limits(limits: dict[int, tuple[int, int]]) -> Callable[[], None]:
@@ -287,8 +289,32 @@ def _user_tasks() -> int:
     return n
 
 
+_active: dict[str, Launch] = {}  # mark -> a child not finished yet
+_active_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+class Stopped(RuntimeError):
+    """No new child: gradcli is stopping (Ctrl-C in ``grade``)."""
+
+
+def stop_all() -> int:
+    """Start no new child and kill every running one (and what it forked); how many processes.
+    For Ctrl-C while a class is graded: the threads then finish at once."""
+    _stopping.set()
+    with _active_lock:
+        marks = list(_active)
+    return sum(kill_marked(m) for m in marks)
+
+
+def resume() -> None:
+    _stopping.clear()
+
+
 def launch(cmd: Sequence[str], path: Path, env: dict[str, str]) -> Launch:
     """How to start ``cmd``, which runs the learner's ``path``, under the current policy."""
+    if _stopping.is_set():
+        raise Stopped("gradcli is stopping")
     policy = current()
     scratch = Path(tempfile.mkdtemp(prefix="gradcli-scratch-"))
     mark = uuid.uuid4().hex
@@ -310,7 +336,10 @@ def launch(cmd: Sequence[str], path: Path, env: dict[str, str]) -> Launch:
         argv = [*_SUPERVISOR, *cmd]
     else:
         argv = list(cmd)
-    return Launch(argv, scratch, env, mark, sandboxed, _limits(policy))
+    started = Launch(argv, scratch, env, mark, sandboxed, _limits(policy))
+    with _active_lock:
+        _active[mark] = started
+    return started
 
 
 def _bwrap(cmd: list[str], scratch: Path, path: Path, policy: Policy) -> list[str]:
