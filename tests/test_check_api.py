@@ -81,4 +81,4 @@ def test_check_api_faults_of_the_learner_are_in_the_report():
 def test_check_api_file_path_is_the_same_as_the_cli(tmp_path):
     r = check(CORPUS / "gradient_ok.py", torch=False)
     assert (r.status, r.passed, r.failed) == ("done", 3, 0)
-    assert bool(r) and "3 passed, 0 failed" in repr(r)
+    assert r.ok and "3 passed, 0 failed" in repr(r)

@@ -451,3 +451,16 @@ def test_grade_progress_bar_only_on_a_terminal(tmp_path):
     r = _gradcli("grade", str(tmp_path / "a.py"), "--no-torch", "--format", "csv")
     assert r.returncode == 0 and "grading" not in r.stderr and "━" not in r.stderr
     assert r.stdout.splitlines()[1].startswith("a,done,1,3,0,")
+
+
+@needs_bwrap
+def test_check_sandbox_flag_makes_the_files_read_only(tmp_path):
+    (tmp_path / "victim.txt").write_text("keep me")
+    (tmp_path / "del.py").write_text(
+        "import pathlib\n(pathlib.Path(__file__).parent / 'victim.txt').unlink()\n" + GRADF_OK
+    )
+    r = _gradcli("check", "del.py", "--no-torch", "--sandbox", cwd=tmp_path)
+    assert r.returncode == 2 and "Read-only file system" in r.stderr
+    assert (tmp_path / "victim.txt").read_text() == "keep me"
+    r = _gradcli("check", "del.py", "--no-torch", cwd=tmp_path)  # off by default for check
+    assert r.returncode == 0 and not (tmp_path / "victim.txt").exists()

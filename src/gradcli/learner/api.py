@@ -59,6 +59,9 @@ class CheckResult:
 
     def __init__(self, report: FileReport | FolderReport) -> None:
         self.report = report
+        for rep in report.reports if isinstance(report, FolderReport) else [report]:
+            # the references' words name the CLI's option; here it is check()'s argument
+            rep.reference = rep.reference.replace("(--no-torch)", "(torch=True adds it)")
 
     @property
     def passed(self) -> int:
@@ -86,24 +89,20 @@ class CheckResult:
         """``done``, ``wrong``, ``todo``, or ``error`` (did not load)."""
         rep = self.report
         if isinstance(rep, FolderReport):
-            return (
-                "done"
-                if rep.done
-                else ("wrong" if any(r.status == "wrong" for r in rep.rows) else "todo")
-            )
+            if rep.done:
+                return "done"
+            return "wrong" if any(r.status == "wrong" for r in rep.rows) else "todo"
         if rep.load_error is not None and not rep.load_todo:
             return "error"
         return rep.status
 
     @property
     def ok(self) -> bool:
+        """Every check passes."""
         return self.status == "done"
 
     def to_json(self) -> dict[str, Any]:
         return self.report.to_json()
-
-    def __bool__(self) -> bool:
-        return self.ok
 
     def __rich__(self) -> Any:
         from gradcli.render.check import render_file, render_folder
