@@ -298,6 +298,7 @@ def _hostile_class(root: Path, port: int, tag: str) -> dict[str, Path]:
     )
     _student(cls, "forker", fork + GRADF_OK, "g.py")
     _student(cls, "hang", "while True:\n    pass\n", "g.py")
+    _student(cls, "hog", "hog = bytearray(64 * 1024**3)\n" + GRADF_OK, "g.py")
     _student(cls, "crash", "import ctypes\nctypes.string_at(0)\n", "g.py")
     _student(
         cls,
@@ -376,6 +377,7 @@ def _assert_rows_right(r, rows):
         "hang",
         "crash",
         "flood",
+        "hog",
     }
     # (the planted students define gradf, bob does not: his score counts those columns too)
     assert rows["bob"]["status"] == "done" and rows["bob"]["failed"] == 0
@@ -386,6 +388,7 @@ def _assert_rows_right(r, rows):
         and "did not finish within 2 s" in rows["hang"]["first_fix"]
     )
     assert rows["crash"]["status"] == "error" and "SIGSEGV" in rows["crash"]["first_fix"]
+    assert rows["hog"]["status"] == "error" and "MemoryError" in rows["hog"]["first_fix"]
     for s in ("forker", "flood", "net"):
         assert rows[s]["status"] == "done", (s, rows[s]["first_fix"])
 
@@ -410,7 +413,8 @@ def test_grade_always_level_survives_kill_and_forks(tmp_path):
     submission reaches by absolute path are NOT protected at this level (documented)."""
     r, rows, _connected, left, changed, _elapsed, cwd = _run_hostile(tmp_path, "--no-sandbox")
     assert r.returncode == 0, r.stderr  # the kill of its parent did not end gradcli
-    assert len(rows) == 10
+    assert len(rows) == 11
+    assert rows["hog"]["status"] == "error" and "MemoryError" in rows["hog"]["first_fix"]
     assert rows["carol"]["status"] == "wrong"
     assert rows["hang"]["status"] == "error" and rows["crash"]["status"] == "error"
     assert rows["forker"]["status"] == "done" and rows["flood"]["status"] == "done"
