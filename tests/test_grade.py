@@ -455,6 +455,47 @@ def test_grade_progress_bar_only_on_a_terminal(tmp_path):
     r = _gradcli("grade", str(tmp_path / "a.py"), "--no-torch", "--format", "csv")
     assert r.returncode == 0 and "grading" not in r.stderr and "━" not in r.stderr
     assert r.stdout.splitlines()[1].startswith("a,done,1,3,0,")
+    if not hasattr(os, "openpty"):
+        return
+    import pty
+    import select
+
+    main_fd, term = pty.openpty()
+    env = dict(os.environ, TERM="xterm", COLUMNS="100")
+    env.pop("NO_COLOR", None)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gradcli",
+            "grade",
+            str(tmp_path / "a.py"),
+            "--no-torch",
+            "--format",
+            "csv",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=term,
+        env=env,
+    )
+    os.close(term)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([main_fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(main_fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            shown += data
+        elif p.poll() is not None:
+            break
+    os.close(main_fd)
+    out = p.communicate()[0].decode()
+    assert b"grading" in shown and b"0/1" in shown  # the bar, on the terminal (stderr)
+    assert out.splitlines()[1].startswith("a,done,1,3,0,")  # the gradebook, piped, unchanged
 
 
 @needs_bwrap
