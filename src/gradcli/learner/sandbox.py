@@ -248,9 +248,10 @@ def _limits(policy: Policy) -> dict[int, tuple[int, int]]:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             want = min(want, hard)
-        new_hard = hard if hard_extra == 0 else min(want + hard_extra, hard)
-        if hard == resource.RLIM_INFINITY and hard_extra:
-            new_hard = want + hard_extra
+        new_hard = hard  # the hard limit stays, except for CPU: SIGXCPU first, SIGKILL soon after
+        if hard_extra:
+            infinite = hard == resource.RLIM_INFINITY
+            new_hard = want + hard_extra if infinite else min(want + hard_extra, hard)
         if soft == resource.RLIM_INFINITY or soft > want:
             out[which] = (want, new_hard)
 
