@@ -21,6 +21,8 @@ What it does **not** guarantee: the code runs as your user, so it can read and w
 can (files beside it, other submissions, your home folder by its absolute path), open network
 connections, and signal any of your processes it can find (by scanning ``/proc``, say). A
 descendant that clears its environment by ``exec`` and leaves the session escapes the clean-up.
+When gradcli itself is killed, the children die with it (``PR_SET_PDEATHSIG`` on the stand-in,
+which the worker watches), but their scratch folders stay behind.
 
 **Sandbox** (``--sandbox``: bubblewrap's ``bwrap``): the same, and the whole file system read-only
 except the scratch folder (``/tmp`` is an empty tmpfs), no network (``--unshare-all``), its own
