@@ -27,6 +27,7 @@ from gradcli.commands import (
     compare,
     exercises,
     grad,
+    grade,
     graph,
     hessian,
     ops,
@@ -70,6 +71,7 @@ COMMANDS: list[tuple[str, Callable[..., Any], str]] = [
     ("ops", ops.ops_command, ops.EPILOG),
     ("check", check.check_command, check.EPILOG),
     ("exercises", exercises.exercises_command, exercises.EPILOG),
+    ("grade", grade.grade_command, grade.EPILOG),
 ]
 
 

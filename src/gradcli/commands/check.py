@@ -67,6 +67,13 @@ def check_command(
     ),
     verbose: bool = typer.Option(False, "--verbose", help="List every check, passing or not."),
     watch: bool = typer.Option(False, "--watch", help="Check again whenever a file changes."),
+    sandbox: bool | None = typer.Option(
+        None,
+        "--sandbox/--no-sandbox",
+        help="Run the file in bubblewrap: read-only file system but a scratch folder, no "
+        "network, its own PID namespace (default: off for check).",
+        show_default=False,
+    ),
 ) -> ExitStatus:
     """Check your own implementation: which rule is wrong, where, and what it should be.
 
@@ -74,8 +81,9 @@ def check_command(
     (each operation alone, each node's _backward, then backward()'s walk over the graph),
     finite-difference functions, the exercise's gradf, softmax and nll. Expected values come
     from gradcli's op table and, when installed, PyTorch in float64. Exit code 0 when every
-    check passes, 1 when one fails (or is not written yet), 2 when there is nothing to check
-    or the file does not load.
+    check passes or what is missing is only not written yet (said as todo), 1 when a check
+    fails (in an exercise folder: until every exercise is done), 2 when there is nothing to
+    check or the file does not load.
     """
     try:
         opts = Options(
@@ -89,9 +97,13 @@ def check_command(
         if watch and as_json:
             raise GradcliError("--watch and --json do not go together", hint="drop one of them")
         target = _path(path)
-        if watch:
-            return _watch(target, path or "", opts)
-        return _run(target, path or "", opts, as_json)
+        from gradcli.learner import sandbox as containment
+
+        policy = containment.resolve(sandbox, False, write_err)
+        with containment.using(policy):
+            if watch:
+                return _watch(target, path or "", opts)
+            return _run(target, path or "", opts, as_json)
     except GradcliError as exc:
         if not as_json:
             raise

@@ -154,10 +154,10 @@ def _check_file(
             fc.link_softmax(report.checks)
         _link_to_value(report.checks)
         if "budget" in session.stopped.get("*", ""):
-            n = sum(c.status == "not_run" for c in report.checks)
+            skipped = sum(c.status == "not_run" for c in report.checks)
             report.notes.insert(
                 0,
-                f"the time budget of {budget:g} s ran out: {n} checks were not run "
+                f"the time budget of {budget:g} s ran out: {skipped} checks were not run "
                 "(--budget S gives more)",
             )
         if session.printed:
@@ -384,6 +384,7 @@ def check_folder(
     class_name: str | None = None,
     use_torch: bool = True,
     display: str | None = None,
+    refs: References | None = None,
 ) -> FolderReport:
     """Every exercise file in ``directory``: one row each (a missing file is ``todo``)."""
     shown = display or str(directory)
@@ -393,7 +394,7 @@ def check_folder(
             f"({', '.join(f for _n, _t, f in EXERCISE_FILES)})",
             hint=f"start them with: gradcli exercises new {shown}",
         )
-    refs = References(use_torch=use_torch)
+    refs = refs or References(use_torch=use_torch)  # grade shares one for the whole class
     rows = []
     for number, title, fname in EXERCISE_FILES:
         path = directory / fname

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from gradcli.learner import sandbox
+
 #: default seconds a request may take (``--timeout``)
 DEFAULT_TIMEOUT = 10.0
 
@@ -114,7 +116,7 @@ class _Child:
         skip: Iterable[int] = (),
         timeout: float | None = None,
     ) -> None:
-        cmd = [sys.executable, "-m", "gradcli.learner.worker", str(path)]
+        cmd = [sys.executable, "-m", "gradcli.learner.worker", str(path.resolve())]
         if timeout is not None:
             cmd += ["--timeout", repr(float(timeout))]
         if class_name:
@@ -124,13 +126,14 @@ class _Child:
         skip = sorted(skip)
         if skip:
             cmd += ["--skip", ",".join(map(str, skip))]
+        # scratch folder, limits, stand-in parent or bwrap: gradcli.learner.sandbox
+        self.launch = sandbox.launch(cmd, path, child_env())
         self.proc = subprocess.Popen(
-            cmd,
+            self.launch.argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=child_env(),
-            start_new_session=os.name == "posix",
+            **self.launch.kwargs(),
         )
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         assert self.proc.stdout is not None
@@ -166,7 +169,7 @@ class _Child:
 
     def exit_code(self) -> int | None:
         try:
-            return self.proc.wait(timeout=2)
+            return self.launch.exit_code(self.proc.wait(timeout=2))
         except subprocess.TimeoutExpired:
             return None
 
@@ -181,6 +184,7 @@ class _Child:
                 self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        self.launch.finish(self.proc.pid)  # what it forked, even after its parent died
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 if stream is not None:

@@ -128,13 +128,16 @@ class Worker:
         other top-level code with a short time limit; a unit that fails or hangs is a note."""
         from gradcli.learner import sources
 
-        if self.path.suffix == ".pkl":
-            from gradcli.learner.objects import load_objects  # type: ignore[import-untyped,unused-ignore]
+        if self.path.suffix == ".pkl":  # live objects sent by gradcli.check(): objects.py
+            from gradcli.learner import objects
 
-            module = load_objects(self.path)
+            module = objects.load_objects(self.path)
             self.module = module
+            self.filenames |= set(module.__dict__.get("__learner_files__", set()))
+            self.mine = objects.mine(module, self.mine)  # type: ignore[method-assign, assignment]
             probes.set_mine(self.mine)
-            return {**self.inventory(module), "units": [], "notes": []}
+            self.send({"loading": -1})
+            return {**self.inventory(module), "units": [], "source": {"kind": "objects"}}
         src = sources.read(self.path)
         self.filenames = src.filenames | {str(self.path)}
         for filename, lines in src.lines.items():
@@ -267,8 +270,8 @@ class Worker:
 
     def _defined_here(self, fn: Any) -> bool:
         code = getattr(fn, "__code__", None)
-        if code is not None:
-            return code.co_filename in self.filenames
+        if code is not None and code.co_filename in self.filenames:
+            return True
         return getattr(fn, "__module__", None) == getattr(self.module, "__name__", None)
 
     # ---- requests ------------------------------------------------------------------------------
