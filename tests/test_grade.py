@@ -388,9 +388,14 @@ def _assert_rows_right(r, rows):
         and "did not finish within 2 s" in rows["hang"]["first_fix"]
     )
     assert rows["crash"]["status"] == "error" and "SIGSEGV" in rows["crash"]["first_fix"]
-    assert rows["hog"]["status"] == "error" and "MemoryError" in rows["hog"]["first_fix"]
+    # a top-level statement that fails is that statement's note; the checks go on
+    assert rows["hog"]["status"] == "done" and _noted(rows["hog"], "MemoryError")
     for s in ("forker", "flood", "net"):
         assert rows[s]["status"] == "done", (s, rows[s]["first_fix"])
+
+
+def _noted(row: dict, text: str) -> bool:
+    return any(text in n for n in row["report"]["notes"])
 
 
 @needs_bwrap
@@ -402,8 +407,9 @@ def test_grade_sandbox_contains_hostile_submissions(tmp_path):
     assert connected == b""  # no connection arrived
     assert left == []  # nothing outlived the batch
     assert rows["killer"]["status"] == "done"  # its parent is invisible: the kill did nothing
-    assert rows["del"]["status"] == "error" and "Read-only file system" in rows["del"]["first_fix"]
-    assert rows["intruder"]["status"] == "error"
+    assert rows["del"]["status"] == "done" and _noted(rows["del"], "Read-only file system")
+    assert rows["intruder"]["status"] == "done", rows["intruder"]["report"]["notes"]
+    assert _noted(rows["intruder"], "line 2"), rows["intruder"]["report"]["notes"]
     assert elapsed < 120
 
 
@@ -414,7 +420,7 @@ def test_grade_always_level_survives_kill_and_forks(tmp_path):
     r, rows, _connected, left, changed, _elapsed, cwd = _run_hostile(tmp_path, "--no-sandbox")
     assert r.returncode == 0, r.stderr  # the kill of its parent did not end gradcli
     assert len(rows) == 11
-    assert rows["hog"]["status"] == "error" and "MemoryError" in rows["hog"]["first_fix"]
+    assert rows["hog"]["status"] == "done" and _noted(rows["hog"], "MemoryError")
     assert rows["carol"]["status"] == "wrong"
     assert rows["hang"]["status"] == "error" and rows["crash"]["status"] == "error"
     assert rows["forker"]["status"] == "done" and rows["flood"]["status"] == "done"
@@ -505,7 +511,8 @@ def test_check_sandbox_flag_makes_the_files_read_only(tmp_path):
         "import pathlib\n(pathlib.Path(__file__).parent / 'victim.txt').unlink()\n" + GRADF_OK
     )
     r = _gradcli("check", "del.py", "--no-torch", "--sandbox", cwd=tmp_path)
-    assert r.returncode == 2 and "Read-only file system" in r.stderr
+    # the statement that failed is a note; gradf is still checked
+    assert r.returncode == 0 and "Read-only file system" in r.stdout
     assert (tmp_path / "victim.txt").read_text() == "keep me"
     r = _gradcli("check", "del.py", "--no-torch", cwd=tmp_path)  # off by default for check
     assert r.returncode == 0 and not (tmp_path / "victim.txt").exists()

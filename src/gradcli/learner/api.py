@@ -273,11 +273,13 @@ def _write(target: Path, live: dict[str, Any]) -> str | None:
             f"cloudpickle, which is not installed: {NOTEBOOK_EXTRA} (or pip install cloudpickle)"
             "; check('value.py') needs no extra"
         ) from None
-    files = sorted(_code_files(live))
+    codes = _code_names(live)
+    files = sorted(set(codes.values()))
     header = {
         "version": VERSION,
         "path": [os.getcwd()],
         "files": files,
+        "codes": codes,
         "sources": {f: linecache.getlines(f) for f in files if linecache.getlines(f)},
     }
     try:
@@ -297,12 +299,26 @@ def _write(target: Path, live: dict[str, Any]) -> str | None:
 
 def _code_files(live: dict[str, Any]) -> set[str]:
     """The files (notebook cells) the objects' code was written in."""
-    out: set[str] = set()
+    return set(_code_names(live).values())
+
+
+def _code_names(live: dict[str, Any]) -> dict[str, str]:
+    """Where each code object of the objects was written (``name:line`` -> the cell's file,
+    nested functions included): cloudpickle sends code as ``<dynamic-code>``, and the child
+    puts the names back so that tracebacks name the cell and the checks see the learner's
+    frames."""
+    out: dict[str, str] = {}
+
+    def walk(code: Any) -> None:
+        out[f"{code.co_name}:{code.co_firstlineno}"] = code.co_filename
+        for const in code.co_consts:
+            if hasattr(const, "co_filename"):
+                walk(const)
 
     def add(fn: Any) -> None:
         code = getattr(getattr(fn, "__func__", fn), "__code__", None)
         if code is not None:
-            out.add(code.co_filename)
+            walk(code)
 
     for obj in live.values():
         if isinstance(obj, type):

@@ -82,9 +82,11 @@ def _check_file(
         functions = hello.get("functions", [])
         vinfo = hello.get("value_class")
         if vinfo is None and not functions:
-            broken = [u for u in hello.get("units", []) if u["kind"] in ("error", "timeout")]
+            broken = [
+                u for u in hello.get("units", []) if u["kind"] in ("error", "timeout", "skipped")
+            ]
             if broken:  # nothing to check because the top level failed: that is the story
-                _unit_failed(report, broken[0])
+                _unit_failed(report, broken[0], session.skip_reasons)
                 return
             raise NothingToCheck(
                 f"{report.file} defines nothing gradcli checks: no class Value and none of "
@@ -211,7 +213,7 @@ def _load_notes(hello: dict[str, Any], session: Session) -> list[str]:
         if u["kind"] == "timeout":
             why = f"did not finish within {u['limit']:g} s"
         elif u["kind"] == "skipped":
-            why = "stopped the process when first loaded"
+            why = session.skip_reasons.get(int(u["unit"]), "stopped the process")
         else:
             err = u.get("error") or {}
             msg = err.get("message", "")
@@ -224,11 +226,15 @@ def _load_notes(hello: dict[str, Any], session: Session) -> list[str]:
     return notes
 
 
-def _unit_failed(report: FileReport, u: dict[str, Any]) -> None:
+def _unit_failed(report: FileReport, u: dict[str, Any], reasons: dict[int, str]) -> None:
     from gradcli.learner.diagnose import error_text
 
     where = f"cell {u['cell']}, " if u.get("cell") else ""
     line = u["where"].split()[-1]
+    if u["kind"] == "skipped":
+        why = reasons.get(int(u["unit"]), "stopped the process")
+        report.load_error = f"{report.file} does not load: {where}line {line} ({u['text']}): {why}"
+        return
     if u["kind"] == "timeout":
         report.load_error = (
             f"{report.file} does not load: {where}line {line} ({u['text']}) did not finish "

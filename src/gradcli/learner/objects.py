@@ -15,7 +15,7 @@ import pickle
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 #: the format of the file :func:`gradcli.learner.api.check` writes
@@ -37,6 +37,9 @@ def load_objects(path: Path) -> ModuleType:
         for filename, lines in header.get("sources", {}).items():
             linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
         roles: dict[str, Any] = pickle.load(f)
+    codes = header.get("codes", {})
+    for obj in roles.values():
+        _rename(obj, codes)
     module = ModuleType(MODULE, "the objects gradcli.check() was given")
     module.__file__ = str(path)
     module.__dict__["__learner_files__"] = set(header.get("files", []))
@@ -50,6 +53,24 @@ def load_objects(path: Path) -> ModuleType:
             obj.__module__ = MODULE
     sys.modules[MODULE] = module
     return module
+
+
+def _renamed(code: CodeType, codes: dict[str, str]) -> CodeType:
+    consts = tuple(_renamed(c, codes) if isinstance(c, CodeType) else c for c in code.co_consts)
+    name = codes.get(f"{code.co_name}:{code.co_firstlineno}", code.co_filename)
+    return code.replace(co_filename=name, co_consts=consts)
+
+
+def _rename(obj: Any, codes: dict[str, str]) -> None:
+    """Give the code of ``obj`` (a function, or each method of a class) its cell's file name."""
+    if not codes:
+        return
+    items = list(vars(obj).values()) if isinstance(obj, type) else [obj]
+    for item in items:
+        for fn in (item, getattr(item, "__func__", None), getattr(item, "fget", None)):
+            if isinstance(fn, FunctionType):
+                with contextlib.suppress(AttributeError, TypeError, ValueError):
+                    fn.__code__ = _renamed(fn.__code__, codes)
 
 
 def mine(module: ModuleType, fallback: Callable[[str], bool]) -> Callable[[str], bool]:

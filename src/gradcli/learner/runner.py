@@ -213,7 +213,7 @@ class Session:
         self.progress = progress
         self.started = time.monotonic()
         self.skip: set[int] = set()  # units that failed the first load: skipped on a restart
-        self.load_notes: list[str] = []
+        self.skip_reasons: dict[int, str] = {}  # unit -> how it ended the process
         self.child: _Child | None = None
         self.stopped: dict[str, str] = {}  # part -> why checks that need it are not run
         self.hangs = 0
@@ -261,7 +261,7 @@ class Session:
             if unit is None or unit in self.skip:
                 raise LoadError(None, f"{what} while the file was loading")
             self.skip.add(unit)
-            self.load_notes.append(f"unit {unit}: {what}")
+            self.skip_reasons[unit] = what
         else:
             raise LoadError(None, "the file could not be loaded: its top level kept failing")
         self.printed += int(msg.get("printed", 0))
