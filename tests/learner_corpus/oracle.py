@@ -26,6 +26,8 @@ def expected_blames(bug_in: str) -> tuple[str, ...]:
     op = op_of_method(method)
     if op is not None:
         return (blame_label(op, method),)
+    if method == "gradf":  # each partial derivative is its own cause
+        return ("gradf", *(f"gradf ({d})" for d in ("df/da", "df/db", "df/dc")))
     return _BLAME_WORDS.get(method, (method,))
 
 

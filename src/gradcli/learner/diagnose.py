@@ -18,7 +18,7 @@ from typing import Any
 
 from gradcli.learner.expected import close
 from gradcli.learner.probes import UPSTREAM
-from gradcli.learner.programs import FD_FORMULAS, FD_TEXT, Program
+from gradcli.learner.programs import FD_FORMULAS, FD_TEXT, REFLECTED_SYMBOL, Program
 
 
 def num(x: float | None) -> str:
@@ -31,6 +31,21 @@ def num(x: float | None) -> str:
     if abs(x - r) <= 1e-9 * max(1.0, abs(x)) and abs(x) < 1e15:
         return f"{r:.1f}"
     return f"{x:.6g}"
+
+
+def vs(want: float | None, got: float | None) -> str:
+    """``want, got got`` for a message, each with as many digits as it takes to tell them
+    apart: ``1.0000001, got 1.0000002``, never ``1.0, got 1.0``."""
+    a, b = num(want), num(got)
+    if want is None or got is None or want == got or not math.isfinite(want * got):
+        return f"{a}, got {b}"
+    digits = 7
+    while a == b and digits <= 16:
+        a, b = f"{want:.{digits}g}", f"{got:.{digits}g}"
+        digits += 1
+    if a == b:
+        a, b = repr(float(want)), repr(float(got))
+    return f"{a}, got {b}"
 
 
 @dataclass(frozen=True)
@@ -549,13 +564,7 @@ def explain_forward(
 # ---- exceptions --------------------------------------------------------------------------------
 
 _UNSUPPORTED = re.compile(r"unsupported operand type\(s\) for ([^:]+): '(\w+)' and '(\w+)'")
-_REFLECTED = {
-    "+": "__radd__",
-    "*": "__rmul__",
-    "-": "__rsub__",
-    "/": "__rtruediv__",
-    "**": "__rpow__",
-}
+_REFLECTED = {sym: method for method, sym in REFLECTED_SYMBOL.items()}
 
 
 def where_text(err: dict[str, Any]) -> str:
@@ -593,6 +602,8 @@ def error_text(err: dict[str, Any]) -> str:
     if kind == "SystemExit":
         return f"your code called sys.exit({err.get('exit_code', '')}){where_text(err)}"
     msg = err.get("message", "")
+    if err.get("ours"):  # gradcli's question about what came back, in words
+        return f"gave back something gradcli cannot use: {msg}{where_text(err)}"
     return f"raised {kind}{': ' + msg if msg else ''}{where_text(err)}"
 
 
@@ -620,12 +631,7 @@ def exception_hint(err: dict[str, Any], context: str, prog: Program | None = Non
             return f"{context}: Value {sym} number fails: wrap the number in a Value first"
     if kind == "RecursionError":
         if prog is not None and prog.form == "cv":
-            name = {
-                "add": "__radd__",
-                "mul": "__rmul__",
-                "sub": "__rsub__",
-                "div": "__rtruediv__",
-            }.get(prog.op or "", "the reflected operator")
+            name = prog.method or "the reflected operator"
             return (
                 f"{context}: {name} calls itself: writing it with the number on the left "
                 "(other * self) calls it again; write it with self on the left (self * other)"
@@ -725,7 +731,7 @@ def fd_hint(
     if p is None or p < 0.5:
         return f"{fname} does not converge to f'(x) as h shrinks{tail}"
     i = next((k for k, (g, w) in enumerate(zip(got, want)) if not close(g, w, 1e-8)), 0)
-    return f"{fname} at h = {hs[i]:g}: expected {num(want[i])}, got {num(got[i])}{tail}"
+    return f"{fname} at h = {hs[i]:g}: expected {vs(want[i], got[i])}{tail}"
 
 
 def fd_close(got: float, want: float, f: Callable[[float], float], x: float, h: float) -> bool:
@@ -866,7 +872,7 @@ def softmax_hint(
     exps = [math.exp(x) for x in logits]
     total = sum(got)
     i = first_bad(got, want)
-    head = f"softmax({shown})[{i}]: expected {num(want[i])}, got {num(got[i])}"
+    head = f"softmax({shown})[{i}]: expected {vs(want[i], got[i])}"
     if all(close(g, e, 1e-7) for g, e in zip(got, exps)):
         return f"{head}: these are exp(x) without the division: divide each by their sum"
     s = sum(logits)
@@ -916,83 +922,3 @@ def nll_hint(probs: Sequence[float], target: int, got: float, want: float) -> st
         if close(got, value, 1e-7):
             return f"{head}: {why}"
     return head
-
-
-# ---- the learner's graph -----------------------------------------------------------------------
-
-_LABELS = {
-    "+": "add",
-    "*": "mul",
-    "/": "div",
-    "neg": "neg",
-    "relu": "relu",
-    "pow": "pow",
-    "^": "pow",
-}
-
-
-def identify(node: dict[str, Any], nodes: Sequence[dict[str, Any]], point: Sequence[float]) -> str:
-    """The op-table name of one node of the learner's graph: from its ``_op`` label, else from
-    its value and its inputs' values; "" when neither tells."""
-    from gradcli.ops import OPS
-
-    label = str(node.get("op", "")).strip()
-    n = len(node.get("children", []))
-    low = label.lower()
-    if low.startswith("**") or low.startswith("pow"):
-        return "pow"
-    if label == "-":
-        return "neg" if n == 1 else "sub"
-    if label in _LABELS:
-        return _LABELS[label]
-    if low in OPS:
-        return low
-    kids = [_ref_value(r, nodes, point) for r in node.get("children", [])]
-    out = node.get("data")
-    if out is None or any(k is None for k in kids):
-        return ""
-    vals = [float(k) for k in kids if k is not None]
-    if len(vals) == 2:
-        x, y = vals
-        tries: list[tuple[str, Callable[[], float]]] = [
-            ("add", lambda: x + y),
-            ("mul", lambda: x * y),
-            ("sub", lambda: x - y),
-            ("div", lambda: x / y),
-        ]
-    elif len(vals) == 1:
-        x = vals[0]
-        tries = [("neg", lambda: -x)]
-        tries += [(name, _unary(name, x)) for name in ("exp", "log", "tanh", "sigmoid", "relu")]
-    else:
-        return ""
-    for name, fn in tries:
-        val = _safe(fn)
-        if val is not None and close(out, val, 1e-9, 1e-12):
-            return name
-    return "pow" if len(vals) == 1 else ""
-
-
-def _unary(name: str, x: float) -> Callable[[], float]:
-    from gradcli.ops import OPS
-
-    return lambda: float(OPS[name].forward(x))
-
-
-def _ref_value(ref: Sequence[Any], nodes: Sequence[dict[str, Any]], point: Sequence[float]) -> Any:
-    kind, what = ref[0], ref[1]
-    if kind == "leaf":
-        return point[what]
-    if kind == "node":
-        return nodes[what].get("data")
-    return what
-
-
-def components(nodes: Sequence[dict[str, Any]], point: Sequence[float]) -> list[str]:
-    """The ops the learner's graph for one operation is built from, as its nodes show."""
-    out: list[str] = []
-    for node in nodes:
-        name = identify(node, nodes, point)
-        if name and name not in out:
-            out.append(name)
-    return out

@@ -117,12 +117,14 @@ def check_gradf(session: Session, refs: References) -> list[Check]:
         got = [o.result["value"][k] for o in outs]
         ok = all(close(g, w) for g, w in zip(got, want))
         i = dg.first_bad(got, want)
-        c = Check("gradf", None, name, "pass" if ok else "fail", want[i], got[i], blame="gradf")
+        # each partial is its own cause: two independent mistakes are two things to fix
+        blame = f"gradf ({dname})"
+        c = Check("gradf", None, name, "pass" if ok else "fail", want[i], got[i], blame=blame)
         pts = ", ".join(str(tuple(p)) for p in GRADF_POINTS)
         at = tuple(GRADF_POINTS[i])
         c.message = f"matches at (a, b, c) = {pts}"
         if not ok:
-            c.message = f"at (a, b, c) = {at}: expected {num(want[i])}, got {num(got[i])}"
+            c.message = f"at (a, b, c) = {at}: expected {dg.vs(want[i], got[i])}"
         if not ok:
             c.hint = dg.gradf_hint(k, GRADF_POINTS, got, want)
         checks.append(c)
@@ -232,7 +234,7 @@ def _probs_check(name: str, want: list[float], logits: Sequence[float], o: Outco
         c.message = f"the probabilities match and sum to {num(math.fsum(got))}"
     else:
         total = num(math.fsum(got))
-        c.message = f"entry {i}: expected {num(want[i])}, got {num(got[i])}; they sum to {total}"
+        c.message = f"entry {i}: expected {dg.vs(want[i], got[i])}; they sum to {total}"
         c.hint = dg.softmax_hint(_list(logits), logits, got, want)
     return c
 
@@ -259,8 +261,8 @@ def _grad_check(
     if ok:
         c.message = f"the gradient is {who}"
     else:
-        c.message = f"entry {i}: expected p - onehot = {num(want[i])}, got {num(got[i])}"
-        c.hint = f"{name}: entry {i} expected p[{i}] - onehot = {num(want[i])}, got {num(got[i])}"
+        c.message = f"entry {i}: expected p - onehot = {dg.vs(want[i], got[i])}"
+        c.hint = f"{name}: entry {i} expected p[{i}] - onehot = {dg.vs(want[i], got[i])}"
     return c
 
 
@@ -300,7 +302,7 @@ def _nll_check(
             want_loss,
             loss,
             blame="nll",
-            message=f"expected -log(p[{target}]) = {num(want_loss)}, got {num(loss)}",
+            message=f"expected -log(p[{target}]) = {dg.vs(want_loss, loss)}",
             hint=dg.nll_hint(probs, target, loss, want_loss),
             calls=calls,
         )
@@ -311,10 +313,10 @@ def _nll_check(
     c.message = (
         f"-log(p[{target}]) and its gradient -1/p[{target}] match"
         if ok
-        else (f"d/dp[{i}] expected {num(want[i])}, got {num(got[i])}")
+        else (f"d/dp[{i}] expected {dg.vs(want[i], got[i])}")
     )
     if not ok:
-        c.hint = f"{name}: d/dp[{i}] expected {num(want[i])}, got {num(got[i])}"
+        c.hint = f"{name}: d/dp[{i}] expected {dg.vs(want[i], got[i])}"
     return c
 
 

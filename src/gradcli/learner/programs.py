@@ -42,6 +42,26 @@ REFLECTED: dict[str, tuple[str, str, str]] = {
     "__rpow__": ("powv", "2.0 ** a", "return Value(other) ** self  (d/da: out * log(other))"),
 }
 
+#: the operator symbol of each reflected method, as Python's error messages write it
+REFLECTED_SYMBOL = {
+    "__radd__": "+",
+    "__rsub__": "-",
+    "__rmul__": "*",
+    "__rtruediv__": "/",
+    "__rpow__": "**",
+}
+
+
+def reflected_hint(method: str) -> str:
+    """Why a reflected method is needed, and a right way to write it (the one table above)."""
+    _op, what, rewrite = REFLECTED[method]
+    sum_note = "; sum() starts from 0" if method == "__radd__" else ""
+    return (
+        f"{what} need{'' if ' and ' in what else 's'} {method} (Python calls it when the number "
+        f"is on the left{sum_note}): def {method}(self, other): {rewrite}"
+    )
+
+
 #: the learner's method for each op, when the Value is on the left
 DUNDER = {
     "add": "__add__",
@@ -73,13 +93,6 @@ UNARY_METHODS = (
 
 #: the operations of the lecture and of micrograd: the ones listed as skipped when absent
 CORE_OPS = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "relu", "sigmoid")
-
-#: how the lecture builds the derived operators from primitives
-LECTURE_PARTS: dict[str, tuple[str, ...]] = {
-    "sub": ("add", "neg"),
-    "neg": ("mul",),
-    "div": ("mul", "pow"),
-}
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,12 @@ from gradcli.learner.programs import (
     DEEP_CHAIN,
     FEATURES,
     OP_PROGRAMS,
+    REFLECTED,
     REPEAT,
     SEED,
     STRUCTURE,
     Program,
+    reflected_hint,
 )
 from gradcli.learner.report import Check
 from gradcli.learner.runner import Outcome, Session
@@ -47,22 +49,6 @@ SPELLING = {
     "neg": "__neg__",
     "pow": "__pow__",
 }
-
-_MISSING_OPTIONAL = {
-    "rsub": "no __rsub__: 1.5 - a raises TypeError (add def __rsub__(self, other): return "
-    "other + (-self))",
-    "rtruediv": "no __rtruediv__: 1.0 / a raises TypeError (add def __rtruediv__(self, other): "
-    "return other * self**-1)",
-}
-
-_REFLECTED_WHY = {
-    "radd": "1.5 + a and sum([...]) need __radd__ (Python calls it when the number is on the "
-    "left; sum() starts from 0): def __radd__(self, other): return self + other",
-    "rmul": "2.0 * a needs __rmul__ (Python calls it when the number is on the left): "
-    "def __rmul__(self, other): return self * other",
-}
-
-_LECTURE_FORM = {"sub": "a - b is a + (-b)", "neg": "-a is a * -1", "div": "a / b is a * b**-1"}
 
 
 @dataclass
@@ -295,10 +281,12 @@ class ValueChecker:
         spelled = SPELLING.get(feat, feat)
         if prog.optional and not self.required:
             self.result.notes.append(
-                _MISSING_OPTIONAL.get(feat, f"no {spelled}: {prog.name} was not checked")
+                f"no {spelled}: {prog.name} was not checked ({reflected_hint(spelled)})"
+                if spelled in REFLECTED
+                else f"no {spelled}: {prog.name} was not checked"
             )
             return
-        why = _REFLECTED_WHY.get(feat, f"{prog.name} needs {spelled}")
+        why = reflected_hint(spelled) if spelled in REFLECTED else f"{prog.name} needs {spelled}"
         self.add(
             Check(
                 self.name,
@@ -357,7 +345,7 @@ class ValueChecker:
             return check
         at = _point(prog, prog.points[i])
         check.status = "fail"
-        check.message = f"at {at}: expected {num(want[i])}, got {num(got[i])}"
+        check.message = f"at {at}: expected {dg.vs(want[i], got[i])}"
         cands = [dg.forward_candidates(prog.op, *dg.operands(prog, p)) for p in prog.points]
         check.hint = dg.explain_forward(f"{prog.name} at {at}", got, want, cands)
         return check
@@ -463,7 +451,7 @@ class ValueChecker:
             return check
         check.status = "fail"
         at = _point(prog, prog.points[i])
-        check.message = f"at {at}: expected {num(want[i])}, got {num(got[i])} after backward()"
+        check.message = f"at {at}: expected {dg.vs(want[i], got[i])} after backward()"
         rule = _rule(prog, slot)
         seeds = [o.result.get("out_grad") for o in outs]
         seed = seeds[i]
@@ -541,9 +529,9 @@ class ValueChecker:
         leaf = prog.leaves[li]
         c = Check(self.name, "backward", name, "fail", want, got, blame="backward")
         c.calls = _calls(outs)
-        c.message = f"at {at}: d/d{leaf} expected {num(want)}, got {num(got)}"
+        c.message = f"at {at}: d/d{leaf} expected {dg.vs(want, got)}"
         why = self.traversal_why(prog, prog.points[pi], outs[pi], refs[pi])
-        c.hint = f"{prog.name}: d/d{leaf} expected {num(want)}, got {num(got)}: {why}"
+        c.hint = f"{prog.name}: d/d{leaf} expected {dg.vs(want, got)}: {why}"
         return self.add(c)
 
     def traversal_why(self, prog: Program, point: Sequence[float], out: Outcome, ref: Ref) -> str:
@@ -612,7 +600,7 @@ class ValueChecker:
         c.message = "no RecursionError past the recursion limit"
         if not all(close(g, w, 1e-8) for g, w in zip(got, ref.grads)):
             c.status = "fail"
-            c.message = f"d/db expected {num(ref.grads[1])}, got {num(got[1])}"
+            c.message = f"d/db expected {dg.vs(ref.grads[1], got[1])}"
             c.hint = f"{prog.name}: {c.message}"
         self.add(c)
 
@@ -775,15 +763,6 @@ def _calls(outs: Sequence[Outcome]) -> list[str]:
         if calls:
             return list(calls)
     return []
-
-
-def _program_of(name: str) -> Program | None:
-    if name == SEED_CHECK:
-        return SEED
-    for prog in [*STRUCTURE, *COMPOSITES, DEEP_CHAIN]:
-        if name == f"gradient of {prog.name}":
-            return prog
-    return None
 
 
 def _point(prog: Program, point: Sequence[float]) -> str:

@@ -371,7 +371,10 @@ class Worker:
             text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
         if isinstance(exc, SyntaxError) and exc.filename and self.mine(exc.filename):
             exc.filename = _display(exc.filename)
-        text += "".join(traceback.format_exception_only(type(exc), exc))
+        if isinstance(exc, probes.ProbeError):  # gradcli's own question, not a Python error
+            text += str(exc) + "\n"
+        else:
+            text += "".join(traceback.format_exception_only(type(exc), exc))
         where = None
         method = None
         if frames:
