@@ -52,9 +52,10 @@ REFLECTED_SYMBOL = {
 }
 
 
-def reflected_hint(method: str) -> str:
+def reflected_hint(method: str, class_name: str = "Value") -> str:
     """Why a reflected method is needed, and a right way to write it (the one table above)."""
     _op, what, rewrite = REFLECTED[method]
+    rewrite = rewrite.replace("Value(", f"{class_name}(")
     sum_note = "; sum() starts from 0" if method == "__radd__" else ""
     return (
         f"{what} need{'' if ' and ' in what else 's'} {method} (Python calls it when the number "

@@ -40,6 +40,16 @@ class Check:
         return self.status == "pass"
 
     @property
+    def group(self) -> str:
+        """What the check is about, as tables group it: ``mul``, ``mul (__rmul__)``,
+        ``backward``, ``softmax``."""
+        if self.op in (None, "backward") or not self.method:
+            return self.op or self.target
+        from gradcli.learner.outcome import blame_label
+
+        return blame_label(self.op, self.method)
+
+    @property
     def id(self) -> str:
         """A stable id: the same check has the same id in every run and every file."""
         return f"{self.target}::{self.name}"
@@ -112,7 +122,7 @@ def find_causes(checks: list[Check]) -> list[Cause]:
             shown[cause] = Cause(cause, c)
     for c in checks:
         if c.status in ("fail", "not_run") and c.consequence_of in shown:
-            group = c.op or c.target
+            group = c.group
             f = shown[c.consequence_of].followers
             f[group] = f.get(group, 0) + 1
     return list(shown.values())

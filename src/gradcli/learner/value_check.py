@@ -281,12 +281,16 @@ class ValueChecker:
         spelled = SPELLING.get(feat, feat)
         if prog.optional and not self.required:
             self.result.notes.append(
-                f"no {spelled}: {prog.name} was not checked ({reflected_hint(spelled)})"
+                f"no {spelled}: {prog.name} was not checked; {reflected_hint(spelled, self.name)}"
                 if spelled in REFLECTED
                 else f"no {spelled}: {prog.name} was not checked"
             )
             return
-        why = reflected_hint(spelled) if spelled in REFLECTED else f"{prog.name} needs {spelled}"
+        why = (
+            reflected_hint(spelled, self.name)
+            if spelled in REFLECTED
+            else f"{prog.name} needs {spelled}"
+        )
         self.add(
             Check(
                 self.name,

@@ -32,7 +32,7 @@ def _cell(x: float | None) -> str:
 
 
 def _group_key(c: Check) -> str:
-    return c.op or c.target
+    return c.group
 
 
 def render_file(report: FileReport, verbose: bool = False) -> Any:
