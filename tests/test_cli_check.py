@@ -311,3 +311,62 @@ def test_cli_check_json_is_one_object(cli):
     assert len(r.stdout.strip().splitlines()) == 1
     out = json.loads(r.stdout)
     assert any("overflows" in n for n in out["notes"])
+
+
+def test_cli_check_folder_value_with_only_add_is_todo_not_done(cli, tmp_path):
+    # the exercise asks for every operation, both sides: a value.py with only __add__ is todo
+    folder = tmp_path / "ex"
+    assert cli("exercises", "new", str(folder)).code == 0
+    (folder / "value.py").write_text(
+        "class Value:\n"
+        "    def __init__(self, data, _children=(), _op=''):\n"
+        "        self.data, self.grad = data, 0.0\n"
+        "        self._backward = lambda: None\n"
+        "        self._prev = set(_children)\n"
+        "    def __add__(self, other):\n"
+        "        out = Value(self.data + other.data, (self, other), '+')\n"
+        "        def _backward():\n"
+        "            self.grad += out.grad\n"
+        "            other.grad += out.grad\n"
+        "        out._backward = _backward\n"
+        "        return out\n"
+        "    def backward(self):\n"
+        "        topo, seen = [], set()\n"
+        "        def build(v):\n"
+        "            if v not in seen:\n"
+        "                seen.add(v)\n"
+        "                for c in v._prev:\n"
+        "                    build(c)\n"
+        "                topo.append(v)\n"
+        "        build(self)\n"
+        "        self.grad = 1.0\n"
+        "        for v in reversed(topo):\n"
+        "            v._backward()\n"
+    )
+    r = cli("check", str(folder), "--json", "--no-torch")
+    assert r.code == 1
+    out = r.json()
+    row = next(e for e in out["exercises"] if e["file"] == "value.py")
+    assert row["status"] == "todo" and row["failed"] == 0
+    todo = {c["todo"] for c in out["checks"] if c["file"] == "value.py" and c["status"] == "todo"}
+    assert "Value.__mul__" in todo and "Value.exp" in todo
+    # the same file alone: what it has is right, the rest is said, exit 0
+    r = cli("check", str(folder / "value.py"), "--json", "--no-torch")
+    assert r.code == 0 and r.json()["failed"] == 0
+
+
+def test_cli_check_attr_names_what_behaviour_cannot_find(cli, tmp_path):
+    # grad is called 'slope' here: nothing looks like a gradient by name, so it must be named
+    src = (CORPUS / "lecture_value.py").read_text().replace(".grad", ".slope")
+    path = _write(tmp_path / "value.py", src)
+    r = cli("check", str(path), "--json", "--no-torch")
+    assert r.code == 0
+    out = r.json()
+    assert "grad" not in out["adapter"] and out["coverage"]["gaps"]
+    assert not any(c["name"].startswith("d(") for c in out["checks"])  # no gradient checked
+    r = cli("check", str(path), "--json", "--no-torch", "--attr", "grad=slope")
+    assert r.code == 0
+    out = r.json()
+    assert out["adapter"]["grad"] == "slope" and out["passed"] > 60
+    r = cli("check", str(path), "--attr", "grad", "--no-torch")
+    assert r.code == 2 and "ROLE=NAME" in r.stderr

@@ -407,8 +407,11 @@ def check_folder(
         report = None
         if path.is_file():
             name = class_name if fname == "value.py" else None  # --class is value.py's
+            required = ("Value",) if fname == "value.py" else ()  # the exercise's profile
             try:
-                report = check_file(path, timeout, name, use_torch, refs, display=fname)
+                report = check_file(
+                    path, timeout, name, use_torch, refs, display=fname, required=required
+                )
             except NothingToCheck as exc:
                 report = FileReport(fname, load_error=exc.message)
         rows.append(ExerciseRow(number, title, fname, report))
