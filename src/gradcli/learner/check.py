@@ -104,8 +104,10 @@ def _check_file(
             report.notes += adapter.get("notes", [])
             checker = ValueChecker(session, vinfo, refs)
             checker.required = "Value" in required
+            ran: list[str] = []
             if "data" in report.adapter:
                 vr = checker.run()
+                ran = vr.ran
                 report.checks += vr.checks
                 report.notes += vr.notes
                 report.found += vr.found
@@ -122,7 +124,7 @@ def _check_file(
                         method=method,
                     )
                 )
-            report.not_checked = _not_checked(vinfo, report.checks)
+            report.not_checked = _not_checked(vinfo, report.checks, ran)
         fd_found = [n for n in FD_NAMES if n in functions]
         if fd_found:
             report.found += fd_found
@@ -349,9 +351,11 @@ _PLAIN = {
 }
 
 
-def _not_checked(vinfo: dict[str, Any], checks: list[Check]) -> dict[str, str]:
+def _not_checked(
+    vinfo: dict[str, Any], checks: list[Check], backward_ran: list[str]
+) -> dict[str, str]:
     """Every method the learner wrote that no check went through, and why."""
-    ran: set[str] = set()
+    ran: set[str] = set(backward_ran)
     for c in checks:
         if c.method:
             ran.add(c.method)

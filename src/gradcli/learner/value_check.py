@@ -54,6 +54,7 @@ SPELLING = {
 @dataclass
 class ValueResult:
     checks: list[Check] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)  # the learner's functions backward() ran
     notes: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -98,6 +99,7 @@ class ValueChecker:
         }
         request = {"kind": "program", "program": prog.key, "point": list(point), "mode": mode}
         o = self.session.call(request, needs, parts, label=prog.name)
+        self.ran([o])
         err = o.error or {}
         if (
             o.status == "error"
@@ -140,6 +142,11 @@ class ValueChecker:
                 f"not run: backward() is too slow ({took:.1f} s on {prog.name}), see above",
             )
         return o
+
+    def ran(self, outs: Sequence[Outcome]) -> None:
+        for name in _back_calls(outs):
+            if name not in self.result.ran:
+                self.result.ran.append(name)
 
     def judged(
         self, prog: Program, name: str, o: Outcome, want: float | None, op: str | None = None
@@ -758,6 +765,13 @@ def _trace_why(r: dict[str, Any], ref: Ref) -> str:
 SLOW_BACKWARD = 1.0
 
 SEED_CHECK = "backward() sets the output's grad to 1 (the seed)"
+
+
+def _back_calls(outs: Sequence[Outcome]) -> list[str]:
+    out: list[str] = []
+    for o in outs:
+        out += [c for c in o.result.get("back_calls", []) if c not in out]
+    return out
 
 
 def _calls(outs: Sequence[Outcome]) -> list[str]:

@@ -61,8 +61,9 @@ def render_file(report: FileReport, verbose: bool = False) -> Any:
     for target in targets:
         checks = [c for c in report.checks if c.target == target]
         parts.append(_table(target, checks, verbose))
-    if report.gaps or not report.gradients_checked:
-        gaps = list(report.gaps)
+    unreached = [f"{m}: {why}" for m, why in report.not_checked.items() if "rule" not in why]
+    if report.gaps or unreached or not report.gradients_checked:
+        gaps = list(report.gaps) + unreached
         if not report.gradients_checked:
             gaps.insert(0, "no gradient was checked")
         parts.append("[bold]not checked[/bold]")
