@@ -254,3 +254,38 @@ def test_runner_value_that_needs_more_arguments_is_one_root_cause(tmp_path):
     assert "give the constructor's other arguments defaults" in (
         next(c.hint for c in report.checks if c.status == "fail") or ""
     )
+
+
+BACKWARD_BODY = "        build_topo(self)\n"
+
+
+@pytest.mark.parametrize(
+    ("inserted", "phrase"),
+    [
+        ("        self.backward()\n", "RecursionError"),
+        ("        raise ValueError('oops')\n", "ValueError"),
+        ("        import time\n        time.sleep(1.5)\n", "took"),
+    ],
+    ids=["recursion", "raises", "slow"],
+)
+def test_runner_backward_failing_on_its_own_is_one_cause_and_fast(tmp_path, inserted, phrase):
+    """backward() that fails in its own frames (not an op's rule): one cause, 'backward', and
+    the checks that need it are not run, so the file is done in seconds, not minutes."""
+    path = lecture_with(tmp_path, BACKWARD_BODY, inserted + BACKWARD_BODY)
+    start = time.monotonic()
+    report = check(path)
+    assert time.monotonic() - start < 20
+    assert report.root_causes == ["backward"], report.root_causes
+    first = report.causes()[0].check
+    assert phrase in (first.hint or "") + first.message
+    assert sum(c.status == "not_run" for c in report.checks) > 10
+    assert report.passed > 30  # the values and each node's own _backward are still checked
+
+
+def test_runner_budget_stops_the_file_and_says_so(tmp_path):
+    path = lecture_with(
+        tmp_path, BACKWARD_BODY, "        import time\n        time.sleep(0.3)\n" + BACKWARD_BODY
+    )
+    report = check_file(path, timeout=5.0, use_torch=False, budget=2.0)
+    assert any("time budget of 2 s ran out" in n for n in report.notes)
+    assert any(c.status == "not_run" for c in report.checks)
