@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from gradcli.learner import diagnose as dg
-from gradcli.learner.programs import DUNDER, REFLECTED, Program
+from gradcli.learner.programs import DUNDER, REFLECTED, REFLECTED_SYMBOL, Program
 from gradcli.learner.report import Check
 from gradcli.learner.runner import Outcome
 
@@ -57,7 +57,7 @@ def unsupported(err: dict[str, Any], prog: Program | None, class_name: str) -> s
     if kind == "TypeError" and m:
         sym, left, right = (g.strip() for g in m.groups())
         if left in ("int", "float") and right == class_name:
-            rev = next((k for k, v in REFLECTED.items() if _sym(v[0]) == sym), None)
+            rev = next((k for k, v in REFLECTED_SYMBOL.items() if v == sym.split()[0]), None)
             if rev is not None:
                 return f"{left} {sym} {class_name} needs {rev}, not written yet"
         if right in ("int", "float") or left in ("int", "float"):
@@ -77,10 +77,6 @@ def unsupported(err: dict[str, Any], prog: Program | None, class_name: str) -> s
     if kind == "AttributeError" and mn and mn.group(1) == class_name:
         return f"{class_name}.{mn.group(2)} is not written yet"
     return None
-
-
-def _sym(op: str) -> str:
-    return {"add": "+", "sub": "-", "mul": "*", "div": "/", "powv": "** or pow()"}.get(op, op)
 
 
 def error_blame(
