@@ -5,8 +5,14 @@ The Python API: :class:`Value` (a micrograd-compatible scalar with reverse-mode 
 gradients), :func:`jvp` (forward mode), :func:`zero_grad`, and the losses on lists of Values.
 """
 
-from gradcli.engine import Value, grad, jvp, zero_grad
-from gradcli.nn import cross_entropy, log_softmax, logsumexp, nll, softmax
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradcli.engine import Value, grad, jvp, zero_grad
+    from gradcli.nn import cross_entropy, log_softmax, logsumexp, nll, softmax
 
 __version__ = "0.1.0"
 __all__ = [
@@ -21,3 +27,29 @@ __all__ = [
     "softmax",
     "zero_grad",
 ]
+
+# The API is imported on first use, not with the package: the command line (``gradcli ops``,
+# ``gradcli check``) starts without the engine and the op table.
+_LAZY = {
+    "Value": "gradcli.engine",
+    "grad": "gradcli.engine",
+    "jvp": "gradcli.engine",
+    "zero_grad": "gradcli.engine",
+    "cross_entropy": "gradcli.nn",
+    "log_softmax": "gradcli.nn",
+    "logsumexp": "gradcli.nn",
+    "nll": "gradcli.nn",
+    "softmax": "gradcli.nn",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
