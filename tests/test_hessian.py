@@ -282,3 +282,27 @@ def test_cli_hessian_help_has_an_example(cli):
     r = cli("hessian", "--help")
     assert r.code == 0
     assert "gradcli hessian" in r.stdout and "--at" in r.stdout
+
+
+def test_cli_hessian_shows_negative_zero_as_zero(cli):
+    # d/dx (1-x)**2 + 100*(y-x**2)**2 at (1, 1) is -2*(1-x) - 400*x*(y-x**2) = -0.0 in floats
+    r = cli("hessian", "(1-x)**2 + 100*(y-x**2)**2", "--at", "x=1,y=1")
+    assert r.code == 0
+    assert "∂f/∂x = 0.0, ∂f/∂y = 0.0" in r.stdout
+    assert "-0.0" not in r.stdout
+
+
+def test_cli_hessian_wrapped_lines_stay_under_their_label(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    r = cli("hessian")
+    assert r.code == 0
+    lines = r.stdout.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("so "))
+    value_column = lines[i].index("not a stationary")
+    assert lines[i + 1].startswith(" " * value_column) and lines[i + 1].strip()
+    j = next(k for k, line in enumerate(lines) if "finite-difference steps" in line)
+    assert lines[j + 1].startswith(" " * lines[j].index("a: "))
+    # nothing after the first header wraps to column 0 (only labels start there)
+    labels = ("eigenvalues", "the Hessian is", "so", "errors", "symbolic", "each entry", "Hessian")
+    tail = lines[lines.index(next(x for x in lines if x.startswith("errors"))) :]
+    assert all(not x or x.startswith(" ") or x.startswith(labels) for x in tail), tail

@@ -17,6 +17,8 @@ def num(x: float | None, digits: int | None = None) -> str:
         return "—"
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)
+    if x == 0:
+        x = 0.0  # -0.0 says nothing a reader needs: show 0.0
     if digits is not None:
         return f"{x:.{digits}g}"
     x = float(x)
@@ -110,6 +112,20 @@ def header(rows: list[tuple[str, str]]) -> Any:
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def labeled(rows: list[tuple[str, str]], indent: int = 2, style: str = "") -> Any:
+    """Lines of "label  text" indented by ``indent``, where a long text wraps under itself, not
+    at column 0."""
+    from rich.padding import Padding
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style=style)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, value)
+    return Padding(grid, (0, 0, 0, indent))
 
 
 def problem_rows(
