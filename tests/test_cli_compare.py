@@ -332,3 +332,38 @@ def test_cli_compare_no_best_method_when_every_method_misses(cli):
     assert data["best"] is None
     r = cli("compare", "x**2", "--at", "x=3", "--json")
     assert r.json()["best"] is not None
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+def test_cli_compare_sweep_table_fits_80_columns(cli, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    r = cli("compare", "--sweep")
+    assert r.code == 0
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(columns)
+    # one row per step, not one block per step (the narrow fallback)
+    i = next(k for k, line in enumerate(lines) if line.startswith("sweep:"))
+    assert lines[i + 3].split() == [
+        "h",
+        "forward",
+        "backward",
+        "central",
+        "5-point",
+        "Richardson",
+        "step",
+    ]
+    assert lines[i + 5].split()[0] == "1e-01" and len(lines[i + 5].split()) == 7
+    # no number cut short with an ellipsis anywhere
+    assert "…" not in r.stdout
+
+
+def test_cli_compare_plot_legend_explains_every_mark(cli):
+    r = cli("compare", "sin(x)", "--at", "x=1", "--sweep")
+    assert r.code == 0
+    plot = r.stdout[r.stdout.index("log-log") :]
+    body = [line.split("┤", 1)[-1].split("│", 1)[-1] for line in plot.splitlines()[1:19]]
+    marks = set("".join(body)) - {" "}
+    legend = plot[plot.index("└") :]
+    for mark in marks:
+        assert f"{mark} " in legend, mark  # each mark is named in the legend
+    assert "+" in marks and "forward and backward nearly always share one" in legend

@@ -60,7 +60,9 @@ def table(*columns: str, title: str | None = None, **kwargs: Any) -> Any:
             width = min(TEXT_MIN_WIDTH, len(c) - 1)
             t.add_column(c[1:], justify="left", overflow="fold", min_width=width)
         else:
-            t.add_column(c, justify="right", no_wrap=True, min_width=len(c))  # headers too
+            # headers too; a header may take two lines ("complex\nstep") to keep a table narrow
+            width = max(len(line) for line in c.split("\n"))
+            t.add_column(c, justify="right", no_wrap=True, min_width=width)
     return t
 
 
@@ -73,6 +75,12 @@ def _fit_table_class() -> Any:
 
     class FitTable(Table):
         def __rich_console__(self, console: Any, options: Any) -> Any:
+            # a number column is as wide as its widest number: rich's own minimum would let it
+            # shrink to its header's widest word and cut the numbers with an ellipsis
+            for column in self.columns:
+                if column.no_wrap and column.justify == "right":
+                    widest = max((_cell_len(c) for c in column.cells), default=0)
+                    column.min_width = max(column.min_width or 0, widest)
             need = Measurement.get(console, options.update(width=10_000), self).minimum
             if need <= options.max_width:
                 yield from super().__rich_console__(console, options)
@@ -80,6 +88,14 @@ def _fit_table_class() -> Any:
                 yield from _records(self).__rich_console__(console, options)
 
     return FitTable
+
+
+def _cell_len(cell: Any) -> int:
+    from rich.text import Text
+
+    if isinstance(cell, str):
+        return Text.from_markup(cell).cell_len
+    return Text(str(cell)).cell_len if not hasattr(cell, "cell_len") else int(cell.cell_len)
 
 
 def _records(t: Any) -> Any:
