@@ -226,7 +226,10 @@ def test_cli_graph_errors_are_one_line_exit_2(cli, tmp_path):
         r = cli(*args)
         assert r.code == 2, args
         assert r.stderr.startswith("gradcli: error: ") and "Traceback" not in r.stderr, args
-        assert r.stdout == "", args
+        if "--json" in args:  # the error object, as for every command with --json
+            assert set(r.json()) == {"error", "hint", "exit_code"}, args
+        else:
+            assert r.stdout == "", args
 
 
 def test_cli_graph_svg_refuses_a_huge_graph(cli, tmp_path):
