@@ -137,3 +137,24 @@ def test_cli_start_up_imports_only_the_command_that_runs(argv, module):
     }
     assert loaded == ({module} if module else set())
     assert not {"torch", "numpy", "matplotlib"} & mods
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["softmax", "--target", "x", "1", "2"], "--target x: give a whole number, e.g. 3"),
+        (
+            ["compare", "x", "--at", "x=1", "--steps=abc"],
+            "--steps abc: give a whole number, e.g. 3",
+        ),
+        (["compare", "x", "--at", "x=1", "--h", "abc"], "--h abc: give a number, e.g. 1e-6"),
+        (
+            ["verify-torch", "x", "--at", "x=1", "--dtype", "f16"],
+            "--dtype f16: choose float64 or float32",
+        ),
+    ],
+)
+def test_cli_contract_bad_option_values_in_plain_words(cli, args, line):
+    r = cli(*args)
+    assert r.code == 2
+    assert r.stderr == f"gradcli: error: {line}; see 'gradcli {args[0]} --help'\n"

@@ -209,6 +209,23 @@ def _choices(message: str) -> str | None:
     return f"{option} {given}: choose {listed}"
 
 
+def _not_a_number(message: str, args: Sequence[str]) -> str | None:
+    """typer's "Invalid value for '--steps': Input should be a valid integer, unable to parse
+    string as an integer", as "--steps abc: give a whole number"."""
+    m = re.search(r"[Ii]nvalid value for '(--[\w-]+)'.*?valid (integer|number)", message)
+    if not m:
+        return None
+    option, kind = m.groups()
+    given = ""
+    for i, a in enumerate(args):
+        if a == option and i + 1 < len(args):
+            given = args[i + 1]
+        elif a.startswith(option + "="):
+            given = a.split("=", 1)[1]
+    what = "a whole number, e.g. 3" if kind == "integer" else "a number, e.g. 1e-6"
+    return f"{option} {given}: give {what}".replace("  ", " ")
+
+
 def _usage_error(exc: Any, args: list[str], as_json: bool) -> int:
     """A usage error from click, as one line that says where to look."""
     message = exc.format_message().strip().rstrip(".")
@@ -228,7 +245,7 @@ def _usage_error(exc: Any, args: list[str], as_json: bool) -> int:
         option = needs.group(1)
         example = _OPTION_EXAMPLES.get(option, f"{option} VALUE")
         message = f"option {option} needs a value; e.g. {example}"
-    choices = _choices(message)
+    choices = _choices(message) or _not_a_number(message, args)
     if choices:
         message = choices
     if "unexpected extra argument" in message:
