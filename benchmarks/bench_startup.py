@@ -1,8 +1,8 @@
 """Start-up: `gradcli grad` on the built-in example against a do-nothing typer app.
 
 The baseline is the smallest app that pays the same unavoidable imports: one typer command that
-imports typer, rich and sympy and does nothing. The target (issue 2) is a ratio of at most 1.3.
-Both run as fresh processes, interleaved, and the medians are compared.
+imports typer, rich and sympy and does nothing. The target (issue 18) is a ratio of at most
+1.15. Both run as fresh processes, interleaved, and the medians are compared.
 
 Run:  python benchmarks/bench_startup.py [--runs 15]
 """
@@ -48,8 +48,9 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(BASELINE)
         baseline_path = f.name
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
-    os.environ.update(env)
+    # bytecode must be cached, as it is for an installed gradcli: PYTHONDONTWRITEBYTECODE set to
+    # anything (even "0") stops Python writing it, and every run would compile gradcli afresh
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     base_cmd = [sys.executable, baseline_path]
     grad_cmd = [sys.executable, "-m", "gradcli", "grad"]
     for cmd in (base_cmd, grad_cmd):  # warm the file cache and the bytecode
@@ -62,7 +63,7 @@ def main() -> None:
     b, g = statistics.median(base), statistics.median(grad)
     print(f"typer+rich+sympy do-nothing app : {b * 1e3:7.1f} ms (median of {args.runs})")
     print(f"gradcli grad (built-in example) : {g * 1e3:7.1f} ms (median of {args.runs})")
-    print(f"ratio                           : {g / b:.2f} (target <= 1.3)")
+    print(f"ratio                           : {g / b:.2f} (target <= 1.15)")
 
 
 if __name__ == "__main__":

@@ -208,11 +208,13 @@ def test_cli_check_bad_input_exits_2(cli, tmp_path, make, needle):
     j = cli("check", str(path), "--no-torch", "--json")
     assert j.code == 2
     out = j.json()
+    assert j.stderr.startswith("gradcli: error: ")
     if "does not load" in needle:  # a file that does not load is a report, status "error"
         assert set(out) == FILE_KEYS and out["status"] == "error"
         assert needle in out["load_error"]
-    else:
-        assert "error" in out and needle in out["error"]
+    else:  # usage errors: the one --json error contract of every command
+        assert set(out) == {"error", "hint", "exit_code"} and out["exit_code"] == 2
+        assert needle in f"{out['error']}; {out['hint']}"
 
 
 def test_cli_check_load_error_shows_the_learners_traceback(cli, tmp_path):
@@ -271,12 +273,40 @@ def test_cli_exercises_new_refuses_to_overwrite(cli, tmp_path):
     assert r.code == 2 and "--force" in r.stderr
     assert (folder / "value.py").read_text() == "# my work\n"
     j = cli("exercises", "new", str(folder), "--json")
-    assert j.code == 2 and set(j.json()) == {"error"}
+    assert j.code == 2 and set(j.json()) == {"error", "hint", "exit_code"}
     r = cli("exercises", "new", str(folder), "--force", "--json")
     assert r.code == 0 and "value.py" in r.json()["written"]
     assert "NotImplementedError" in (folder / "value.py").read_text()
     assert cli("exercises", "old").code == 2
     assert cli("exercises", "new").code == 2
+
+
+def test_cli_exercises_new_missing_adds_only_the_files_a_folder_lacks(cli, tmp_path):
+    folder = tmp_path / "ex"
+    folder.mkdir()
+    (folder / "value.py").write_text("# my work\n")
+    r = cli("exercises", "new", str(folder), "--missing", "--json")
+    assert r.code == 0
+    assert r.json()["kept"] == ["value.py"]
+    assert sorted(r.json()["written"]) == sorted(
+        ["gradient.py", "derivatives.py", "softmax.py", "README.md"]
+    )
+    assert (folder / "value.py").read_text() == "# my work\n"
+    assert "NotImplementedError" in (folder / "softmax.py").read_text()
+    r = cli("exercises", "new", str(folder), "--missing")  # nothing left to add
+    assert r.code == 0 and "nothing was written" in r.stdout
+    assert cli("exercises", "new", str(folder), "--missing", "--force").code == 2
+
+
+def test_cli_exercises_help_and_readme_say_what_there_is(cli):
+    r = cli("exercises", "--help")
+    assert "Usage: gradcli exercises [OPTIONS] [new] [DIR]" in r.stdout
+    assert "[[" not in r.stdout and "--missing" in r.stdout
+    from gradcli.learner.exercises import STARTER_FILES, template
+
+    n = len([f for f in STARTER_FILES if f.endswith(".py")])
+    words = {4: "Four", 5: "Five", 6: "Six"}
+    assert template("README.md").splitlines()[2].startswith(f"{words[n]} small files")
 
 
 def test_cli_exercises_starters_state_the_task(tmp_path):

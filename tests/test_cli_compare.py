@@ -332,3 +332,94 @@ def test_cli_compare_no_best_method_when_every_method_misses(cli):
     assert data["best"] is None
     r = cli("compare", "x**2", "--at", "x=3", "--json")
     assert r.json()["best"] is not None
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+def test_cli_compare_sweep_table_fits_80_columns(cli, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    r = cli("compare", "--sweep")
+    assert r.code == 0
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(columns)
+    # one row per step, not one block per step (the narrow fallback)
+    i = next(k for k, line in enumerate(lines) if line.startswith("sweep:"))
+    assert lines[i + 3].split() == [
+        "h",
+        "forward",
+        "backward",
+        "central",
+        "5-point",
+        "Richardson",
+        "step",
+    ]
+    assert lines[i + 5].split()[0] == "1e-01" and len(lines[i + 5].split()) == 7
+    # no number cut short with an ellipsis anywhere
+    assert "…" not in r.stdout
+
+
+def test_cli_compare_plot_legend_explains_every_mark(cli):
+    r = cli("compare", "sin(x)", "--at", "x=1", "--sweep")
+    assert r.code == 0
+    plot = r.stdout[r.stdout.index("log-log") :]
+    body = [line.split("┤", 1)[-1].split("│", 1)[-1] for line in plot.splitlines()[1:19]]
+    marks = set("".join(body)) - {" "}
+    legend = plot[plot.index("└") :]
+    for mark in marks:
+        assert f"{mark} " in legend, mark  # each mark is named in the legend
+    assert "+" in marks and "forward and backward nearly always share one" in legend
+
+
+def test_cli_compare_fail_above_is_a_gate_for_ci(cli):
+    args = ("compare", "tanh(x)", "--at", "x=0.3", "--method", "central,forward")
+    r = cli(*args, "--fail-above", "1e-6", "--json")
+    assert r.code == 0
+    out = r.json()
+    exact = 1 / math.cosh(0.3) ** 2  # independent of gradcli: d/dx tanh = sech**2
+    for name in ("central", "forward"):
+        est = out["methods"][name]["estimate"]["x"]
+        assert out["fail_above"]["errors"][name] == pytest.approx(
+            abs(est - exact) / exact, rel=1e-6
+        )
+    assert out["fail_above"]["failed"] == []
+    # forward's error (~1e-8) is above 1e-10, central's (~1e-11) is not
+    r = cli(*args, "--fail-above", "1e-10")
+    assert r.code == 1
+    assert r.stdout.splitlines()[-1].startswith("fail: above --fail-above 1e-10")
+    assert "forward" in r.stdout.splitlines()[-1]
+    assert "central" not in r.stdout.splitlines()[-1]
+    r = cli("compare", "tanh(x)", "--at", "x=0.3", "--method", "central", "--fail-above", "1e-9")
+    assert r.code == 0 and "pass: every method within --fail-above 1e-09" in r.stdout
+
+
+def test_cli_compare_fail_above_no_reference_judges_by_own_estimate(cli):
+    r = cli(
+        "compare", "exp(x)", "--at", "x=1", "--method", "five_point,adaptive",
+        "--fail-above", "1e-4", "--no-reference", "--json",
+    )  # fmt: skip
+    assert r.code == 0
+    gate = r.json()["fail_above"]
+    assert gate["against"] == "own error estimate"
+    for name in ("five_point", "adaptive"):
+        m = r.json()["methods"][name]
+        own = m["error_estimate"]["x"] / abs(m["estimate"]["x"])
+        assert gate["errors"][name] == pytest.approx(own)
+    # five-point's own estimate (vs central on the same points) is ~1e-7 here
+    r = cli(
+        "compare", "exp(x)", "--at", "x=1", "--method", "five_point",
+        "--fail-above", "1e-12", "--no-reference",
+    )  # fmt: skip
+    assert r.code == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--fail-above", "0"], "positive"),
+        (["--fail-above", "nan"], "positive"),
+        (["--no-reference"], "give --fail-above"),
+        (["--method", "central", "--fail-above", "1e-6", "--no-reference"], "no error estimate"),
+    ],
+)
+def test_cli_compare_fail_above_bad_input(cli, extra, needle):
+    r = cli("compare", "sin(x)", "--at", "x=1", *extra)
+    assert r.code == 2 and needle in r.stderr and r.stdout == ""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.cli import app
+from gradcli.cli import COMMANDS
 from gradcli.parse import MAX_LENGTH
 
 GOLDEN_GRAD = """\
@@ -174,11 +174,7 @@ def test_cli_injection_attempts_are_refused_and_not_run(cli, tmp_path: Path, pay
 
 
 def test_cli_every_command_has_help_with_example(cli):
-    from typer.main import get_command
-
-    import gradcli.commands  # noqa: F401
-
-    names = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+    names = [c.name for c in COMMANDS]
     assert {"grad", "ops"} <= set(names)
     for name in names:
         r = cli(name, "--help")
@@ -357,3 +353,23 @@ def test_cli_ops_json_lists_every_field(cli):
         assert row["aliases"] == list(op.aliases) and row["params"] == list(op.params)
         assert row["samples"] == [list(s) for s in op.samples]
         assert row["kinks"] == (op.kink is not None)
+
+
+def test_cli_grad_the_expressions_error_comes_before_the_points(cli):
+    r = cli("grad", "α*β", "--at", "α=1,β=2")
+    assert r.code == 2
+    assert r.stderr.startswith("gradcli: error: unexpected character 'α'")
+
+
+def test_cli_grad_at_splits_non_ascii_names_like_ascii_ones():
+    from gradcli.commands.common import parse_point
+
+    assert parse_point(["α=1,β=2"]) == {"α": 1.0, "β": 2.0}
+
+
+def test_cli_grad_log_base_error_shows_the_base(cli):
+    r = cli("grad", "log(x, 1)", "--at", "x=2")
+    assert r.code == 2
+    assert "must be positive and not 1, and it is 1 (here x = 2)" in r.stderr
+    r = cli("grad", "log(x, b)", "--at", "x=2,b=-0.5")
+    assert "and it is -0.5 (here x = 2, b = -0.5)" in r.stderr

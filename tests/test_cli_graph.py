@@ -226,7 +226,10 @@ def test_cli_graph_errors_are_one_line_exit_2(cli, tmp_path):
         r = cli(*args)
         assert r.code == 2, args
         assert r.stderr.startswith("gradcli: error: ") and "Traceback" not in r.stderr, args
-        assert r.stdout == "", args
+        if "--json" in args:  # the error object, as for every command with --json
+            assert set(r.json()) == {"error", "hint", "exit_code"}, args
+        else:
+            assert r.stdout == "", args
 
 
 def test_cli_graph_svg_refuses_a_huge_graph(cli, tmp_path):
@@ -349,3 +352,14 @@ def test_cli_graph_explain_help_does_not_offer_dot(cli):
     assert "--dot" not in r.stdout and "--json is always complete" in " ".join(r.stdout.split())
     r = cli("graph", "--help")
     assert "--json and --dot are always complete" in " ".join(r.stdout.split())
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_cli_graph_png_of_the_example_is_a_readable_picture(cli, tmp_path):
+    import struct
+
+    path = tmp_path / "g.png"
+    assert cli("graph", "--png", str(path)).code == 0
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])  # the PNG's IHDR
+    # left to right with whole labels it was 5526 x 393
+    assert width <= 1500 and height <= 2500 and width * 4 >= height / 2, (width, height)

@@ -78,3 +78,45 @@ def test_terminal_closed_pipe_ends_quietly_with_0(args, stdin):
     err = p.stderr.read()
     assert p.wait(timeout=120) == 0
     assert b"Traceback" not in err and b"error" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [*COMMANDS, ["exercises"], ["compare", "sin(x)*y", "--at", "x=1,y=2", "--sweep"]],
+    ids=[c[0] for c in COMMANDS] + ["exercises", "compare-2-variables"],
+)
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_terminal_no_line_ends_in_whitespace(cli, monkeypatch, args, columns):
+    # rich pads table lines to the terminal's width; piped into a file that is noise
+    monkeypatch.setenv("COLUMNS", columns)
+    r = cli(*args)
+    assert r.code == 0, r.stderr
+    bad = [line for line in r.stdout.splitlines() if line != line.rstrip()]
+    assert not bad, bad[:3]
+
+
+def test_terminal_no_trailing_whitespace_in_colour_either():
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(FORCE_COLOR="1", COLUMNS="120", TERM="xterm-256color")
+    r = subprocess.run(
+        [sys.executable, "-m", "gradcli", "hessian"], capture_output=True, env=env, timeout=120
+    )
+    assert r.returncode == 0
+    assert b"\x1b[" in r.stdout  # coloured
+    import re
+
+    plain = re.sub(rb"\x1b\[[0-9;]*m", b"", r.stdout)
+    assert all(line == line.rstrip() for line in plain.splitlines())
+
+
+def test_terminal_trim_stream_holds_blanks_across_writes():
+    import io
+
+    from gradcli.render.console import TrimStream
+
+    out = io.StringIO()
+    s = TrimStream(out)
+    for chunk in ["a  ", " b   ", "\x1b[0m  ", "\n", "c\t", "\x1b[1m", " ", "\n  \n", "d "]:
+        s.write(chunk)
+    s.flush()
+    assert out.getvalue() == "a   b\x1b[0m\nc\x1b[1m\n\nd"

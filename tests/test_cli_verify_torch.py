@@ -13,7 +13,7 @@ from gradcli.ops import OPS
 from gradcli.torchcheck import DEFAULT_TOLERANCES
 
 QUANTITY_KEYS = {"gradcli", "torch", "abs_diff"}
-CASE_KEYS = {"name", "expression", "point", "passed", "value", "gradient"}
+CASE_KEYS = {"name", "expression", "point", "passed", "value", "gradient", "passed_by_atol"}
 
 
 def _check_schema(data: dict) -> None:
@@ -26,6 +26,7 @@ def _check_schema(data: dict) -> None:
         extra = {"gradcheck", "known_difference", "hessian", "gradgradcheck"}
         assert CASE_KEYS <= set(case) <= CASE_KEYS | extra
         assert isinstance(case["name"], str) and isinstance(case["expression"], str)
+        assert set(case["passed_by_atol"]) <= {"value", *case["point"], *case.get("hessian", {})}
         assert all(isinstance(v, float) for v in case["point"].values())
         assert set(case["value"]) == {"gradcli", "torch"}
         assert set(case["gradient"]) == set(case["point"])
@@ -248,3 +249,24 @@ def test_cli_verify_torch_several_outputs_check_the_jacobian(cli, monkeypatch) -
     bad = cli("verify-torch", "x*y; x + z**2", "--at", "x=1,y=2,z=3", "--json").json()
     assert [c["passed"] for c in bad["cases"]] == [False, True]
     assert cli("verify-torch", "x*y; x", "--at", "x=1").code == 2  # y is missing
+
+
+def test_cli_verify_torch_says_when_a_case_passes_only_through_atol(cli):
+    pytest.importorskip("torch")
+    import mpmath as mp
+
+    # gelu's far tail: gradcli's value is right (mpmath below), torch's is 0.0; they agree only
+    # because the difference (~1e-196) is below atol, not rtol*|torch|
+    r = cli("verify-torch", "gelu(x)", "--at", "x=-30", "--json")
+    assert r.code == 0
+    case = r.json()["cases"][0]
+    assert case["passed"] and case["passed_by_atol"] == ["value", "x"]
+    exact = -30 * mp.ncdf(-30)
+    assert case["value"]["gradcli"] == pytest.approx(float(exact), rel=1e-12)
+    assert case["value"]["torch"] == 0.0
+    text = cli("verify-torch", "gelu(x)", "--at", "x=-30").stdout
+    assert "ok (atol)" in text and "passes only through atol=1e-12" in text
+    # an ordinary case passes through rtol and says nothing of atol
+    r = cli("verify-torch", "gelu(x)", "--at", "x=0.5", "--json")
+    assert r.json()["cases"][0]["passed_by_atol"] == []
+    assert "ok (atol)" not in cli("verify-torch", "gelu(x)", "--at", "x=0.5").stdout

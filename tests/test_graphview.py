@@ -7,6 +7,7 @@ at 50 digits (the value of every subexpression), and Graphviz's own parser for t
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 
@@ -199,12 +200,29 @@ def test_graphview_shared_variable_accumulates_in_order():
 def test_graphview_dot_has_a_record_per_value_and_a_node_per_op():
     g = graph_of(_evaluate(EXAMPLE_EXPR, EXAMPLE_POINT))
     dot = to_dot(g)
-    assert dot.startswith("digraph") and "rankdir=LR" in dot and "shape=record" in dot
+    assert dot.startswith("digraph") and "shape=record" in dot
     ops = [n for n in g.nodes if n.kind == "op"]
     assert dot.count("shape=ellipse") == len(ops)
     assert dot.count(" -> ") == sum(len(n.inputs) for n in ops) + len(ops)
     assert '"{ n0: a | data 2 | grad -12.3536 }"' in dot
     assert 'n3_op [label="**3", shape=ellipse]' in dot
+
+
+def test_graphview_dot_deep_graphs_go_top_to_bottom_and_labels_are_cut():
+    from gradcli.graphview import DOT_LABEL, depth
+
+    g = graph_of(_evaluate(EXAMPLE_EXPR, EXAMPLE_POINT))
+    # by hand: a -> a**3 -> neg -> + sin(3*b) -> - 1.0/c -> + b**2.5 -> - a**0.5: six levels
+    assert depth(g) == 6
+    dot = to_dot(g)
+    assert "rankdir=TB" in dot  # 6 levels left to right made a 5526 px wide PNG
+    heads = re.findall(r'label="\{ (n\d+: .*?) \| data', dot)
+    assert len(heads) == len(g.nodes)
+    assert max(len(h.split(": ", 1)[1]) for h in heads) <= DOT_LABEL
+    out = g.node(g.output)
+    assert f'tooltip="{out.text}"' in dot  # the whole text is still there, as a tooltip
+    shallow = to_dot(graph_of(_evaluate("tanh(w*x + b)", {"w": 0.5, "x": 2.0, "b": -1.0})))
+    assert "rankdir=LR" in shallow and "tooltip" not in shallow  # micrograd's draw_dot layout
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")

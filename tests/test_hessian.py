@@ -282,3 +282,99 @@ def test_cli_hessian_help_has_an_example(cli):
     r = cli("hessian", "--help")
     assert r.code == 0
     assert "gradcli hessian" in r.stdout and "--at" in r.stdout
+
+
+def test_cli_hessian_shows_negative_zero_as_zero(cli):
+    # d/dx (1-x)**2 + 100*(y-x**2)**2 at (1, 1) is -2*(1-x) - 400*x*(y-x**2) = -0.0 in floats
+    r = cli("hessian", "(1-x)**2 + 100*(y-x**2)**2", "--at", "x=1,y=1")
+    assert r.code == 0
+    assert "∂f/∂x = 0.0, ∂f/∂y = 0.0" in r.stdout
+    assert "-0.0" not in r.stdout
+
+
+def test_cli_hessian_wrapped_lines_stay_under_their_label(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    r = cli("hessian")
+    assert r.code == 0
+    lines = r.stdout.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("so "))
+    value_column = lines[i].index("not a stationary")
+    assert lines[i + 1].startswith(" " * value_column) and lines[i + 1].strip()
+    j = next(k for k, line in enumerate(lines) if "finite-difference steps" in line)
+    assert lines[j + 1].startswith(" " * lines[j].index("a: "))
+    # nothing after the first header wraps to column 0 (only labels start there)
+    labels = ("eigenvalues", "the Hessian is", "so", "errors", "symbolic", "each entry", "Hessian")
+    tail = lines[lines.index(next(x for x in lines if x.startswith("errors"))) :]
+    assert all(not x or x.startswith(" ") or x.startswith(labels) for x in tail), tail
+
+
+def test_cli_hessian_says_the_cost_up_front_when_large(cli, monkeypatch):
+    import gradcli.commands.hessian as cmd
+
+    assert cli("hessian").stderr == ""  # the example is small: nothing said
+    monkeypatch.setattr(cmd, "LARGE_WORK", 100)
+    text = " + ".join(f"x{i}*x{i + 1}" for i in range(20))
+    at = ",".join(f"x{i}=0.5" for i in range(21))
+    r = cli("hessian", text, "--at", at)
+    assert r.code == 0
+    assert r.stderr.startswith("gradcli: the Hessian of 21 variables over ")
+    assert "21 backward passes" in r.stderr and "42 gradient evaluations" in r.stderr
+
+
+def test_cli_hessian_progress_shows_only_on_a_terminal_after_a_delay(monkeypatch):
+    import io
+    import sys
+
+    import gradcli.commands.hessian as cmd
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    class Bar:
+        def __init__(self) -> None:
+            self.events: list[tuple] = []
+            bars.append(self)
+
+        def start(self) -> None:
+            self.events.append(("start",))
+
+        def add_task(self, what: str, total: int) -> str:
+            self.events.append(("task", what, total))
+            return what
+
+        def update(self, task: str, completed: int) -> None:
+            self.events.append(("update", task, completed))
+
+        def stop(self) -> None:
+            self.events.append(("stop",))
+
+    monkeypatch.setattr(cmd, "_bar", Bar)
+    for after, tty, shown in [(0.0, True, True), (3600.0, True, False), (0.0, False, False)]:
+        bars: list[Bar] = []
+        monkeypatch.setattr(sys, "stderr", Tty() if tty else io.StringIO())
+        monkeypatch.setattr(cmd, "PROGRESS_AFTER", after)
+        with cmd._late_progress() as progress:
+            if progress is not None:
+                for i in range(3):
+                    progress("rows", i, 3)
+        assert bool(bars) == shown, (after, tty)
+        if shown:
+            assert bars[0].events == [
+                ("start",),
+                ("task", "rows", 3),
+                ("update", "rows", 0),
+                ("update", "rows", 1),
+                ("update", "rows", 2),
+                ("stop",),
+            ]
+
+
+def test_hessian_report_reports_progress_for_every_row_and_column():
+    calls = []
+    r = hessian_report(
+        parse("x*y*z"), {"x": 1.0, "y": 2.0, "z": 3.0}, progress=lambda *a: calls.append(a)
+    )
+    assert [c[1] for c in calls if c[0].startswith("Hessian rows")] == [0, 1, 2]
+    assert [c[1] for c in calls if c[0].startswith("finite")] == [0, 1, 2]
+    assert r.hessian[0][1] == 3.0  # d2(xyz)/dxdy = z

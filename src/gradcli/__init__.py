@@ -7,10 +7,15 @@ gradients), :func:`jvp` (forward mode), :func:`zero_grad`, and the losses on lis
 process; ``%load_ext gradcli`` gives the ``%gradcli`` magic.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from gradcli.engine import Value, grad, jvp, zero_grad
-from gradcli.nn import cross_entropy, log_softmax, logsumexp, nll, softmax
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradcli.engine import Value, grad, jvp, zero_grad
+    from gradcli.learner.api import check
+    from gradcli.nn import cross_entropy, log_softmax, logsumexp, nll, softmax
 
 __version__ = "0.1.0"
 __all__ = [
@@ -27,14 +32,33 @@ __all__ = [
     "zero_grad",
 ]
 
+# The API is imported on first use, not with the package: the command line (``gradcli ops``,
+# ``gradcli check``) starts without the engine and the op table, and ``check`` brings the learner
+# checker (and cloudpickle) only when it is first used.
+_LAZY = {
+    "Value": "gradcli.engine",
+    "grad": "gradcli.engine",
+    "jvp": "gradcli.engine",
+    "zero_grad": "gradcli.engine",
+    "cross_entropy": "gradcli.nn",
+    "log_softmax": "gradcli.nn",
+    "logsumexp": "gradcli.nn",
+    "nll": "gradcli.nn",
+    "softmax": "gradcli.nn",
+    "check": "gradcli.learner.api",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # the learner checker (and cloudpickle) load only when check is first used: start-up stays fast
-    if name == "check":
-        from gradcli.learner.api import check
-
-        return check
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def load_ipython_extension(ipython: Any) -> None:

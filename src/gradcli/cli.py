@@ -1,44 +1,126 @@
 """The command line: the typer app, the commands registered in one place, and the one exit path.
 
 Each command is a plain function in :mod:`gradcli.commands` (one module per command, their
-shared parameters and helpers in :mod:`gradcli.commands.common`); :data:`COMMANDS` registers
-them on :data:`app` when this module is imported. :func:`main` runs the app and turns every
-outcome into an :class:`~gradcli.errors.ExitStatus`: a command returns its status (or nothing, for
-success) or raises a :class:`~gradcli.errors.GradcliError`; usage errors, a closed pipe, Ctrl-C
-and bugs each leave through the same place with one line on stderr, never a traceback.
+shared parameters and helpers in :mod:`gradcli.commands.common`); :data:`COMMANDS` lists them,
+and a command's module is imported only when that command runs. :func:`main` runs the app and
+turns every outcome into an :class:`~gradcli.errors.ExitStatus`: a command returns its status
+(or nothing, for success) or raises a :class:`~gradcli.errors.GradcliError`; usage errors, a
+closed pipe, Ctrl-C and bugs each leave through the same place with one line on stderr, never a
+traceback (and with ``--json``, one error object on stdout).
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
+import json
 import os
 import re
 import shlex
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from difflib import get_close_matches
+from typing import Any, NamedTuple
 
 import typer
+from typer.core import TyperGroup
 
-from gradcli import __version__
-from gradcli.commands import (
-    check,
-    common,
-    compare,
-    exercises,
-    grad,
-    grade,
-    graph,
-    hessian,
-    ops,
-    softmax,
-    verify_torch,
-)
 from gradcli.errors import ExitStatus, GradcliError
 from gradcli.render.console import write_err
 
+__all__ = ["COMMANDS", "app", "main", "run"]
+
+
+class Command(NamedTuple):
+    """One command: its name, where its function lives, and its one line in ``gradcli --help``.
+
+    The module is imported only when the command runs (or its own ``--help`` is shown), so a
+    command adds nothing to the start-up of the others. Its epilog (the examples under its
+    ``--help``) is the module's ``EPILOG``, or ``<NAME>_EPILOG`` where a module holds two.
+    """
+
+    name: str
+    module: str
+    function: str
+    summary: str
+
+
+#: every command, in the order ``gradcli --help`` lists them: (name, module (relative to
+#: gradcli.commands, or absolute), function, summary). Adding a command is adding a line.
+_TABLE: list[tuple[str, str, str, str]] = [
+    ("grad", ".grad", "grad_command", "Value and gradient (or Jacobian), beside sympy."),
+    ("hessian", ".hessian", "hessian_command", "Second derivatives, eigenvalues, what they say."),
+    ("compare", ".compare", "compare_command", "Finite differences against the exact derivative."),
+    ("verify-torch", ".verify_torch", "verify_torch_command", "Cross-check with PyTorch autograd."),
+    ("softmax", ".softmax", "softmax_command", "Softmax + NLL: the loss and its gradient."),
+    ("graph", ".graph", "graph_command", "The computation graph, forward and backward."),
+    ("explain", ".graph", "explain_command", "The backward pass step by step."),
+    ("ops", ".ops", "ops_command", "Every operation, its syntax and derivative rule."),
+    ("check", ".check", "check_command", "Check your own Value class or exercise files."),
+    ("exercises", ".exercises", "exercises_command", "The backprop exercises; a starter folder."),
+    ("grade", ".grade", "grade_command", "Grade a whole class's submissions at once."),
+]
+COMMANDS: list[Command] = [Command(*row) for row in _TABLE]
+
+_BY_NAME = {c.name: c for c in COMMANDS}
+
+# Arguments that look like options are handed on as positional arguments, so an expression or a
+# number may start with a minus sign (grad "-a**3 + b", softmax 0 -2 1); "--" still ends the
+# options. Help is --help only inside click: a short -h would be matched inside "-tanh(x)"
+# (click reads unknown short options letter by letter), so main() turns a lone -h into --help.
+CONTEXT = {"ignore_unknown_options": True, "help_option_names": ["--help"]}
+
+
+def load_command(spec: Command) -> Any:
+    """The click command for ``spec``, built from its module (imported now)."""
+    from typer.models import CommandInfo
+
+    from gradcli.commands.common import verbatim_epilog
+
+    module = importlib.import_module(spec.module, "gradcli.commands")
+    epilog = getattr(module, spec.name.upper().replace("-", "_") + "_EPILOG", None)
+    info = CommandInfo(
+        name=spec.name,
+        callback=getattr(module, spec.function),
+        epilog=verbatim_epilog(epilog or getattr(module, "EPILOG", None)),
+        context_settings=CONTEXT,
+    )
+    return typer.main.get_command_from_info(
+        info, pretty_exceptions_short=False, rich_markup_mode=None
+    )
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands come from :data:`COMMANDS`, each built when first asked for;
+    ``gradcli --help`` lists them from the table's summaries without importing any."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [c.name for c in COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in _BY_NAME:
+            self.commands[cmd_name] = load_command(_BY_NAME[cmd_name])
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(c.name, c.summary) for c in COMMANDS])
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return self._click_resolve_command(ctx, args)
+        except typer.BadParameter:
+            raise
+        except Exception as exc:  # click's UsageError: suggest the nearest command's name
+            matches = get_close_matches(args[0], list(_BY_NAME)) if args else []
+            if matches and hasattr(exc, "message"):
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?"
+            raise
+
+
 app = typer.Typer(
     name="gradcli",
+    cls=LazyGroup,
     help=(
         "See, check and understand gradients.\n\n"
         "Type a math expression; gradcli builds its computation graph and shows the value and "
@@ -53,30 +135,11 @@ app = typer.Typer(
     rich_markup_mode=None,  # help text is shown as written: [torch] is not a style tag
 )
 
-# Arguments that look like options are handed on as positional arguments, so an expression or a
-# number may start with a minus sign (grad "-a**3 + b", softmax 0 -2 1); "--" still ends the
-# options. Help is --help only inside click: a short -h would be matched inside "-tanh(x)"
-# (click reads unknown short options letter by letter), so main() turns a lone -h into --help.
-CONTEXT = {"ignore_unknown_options": True, "help_option_names": ["--help"]}
-
-#: every command: (name, function, epilog with examples)
-COMMANDS: list[tuple[str, Callable[..., Any], str]] = [
-    ("grad", grad.grad_command, grad.EPILOG),
-    ("hessian", hessian.hessian_command, hessian.EPILOG),
-    ("compare", compare.compare_command, compare.EPILOG),
-    ("verify-torch", verify_torch.verify_torch_command, verify_torch.EPILOG),
-    ("softmax", softmax.softmax_command, softmax.EPILOG),
-    ("graph", graph.graph_command, graph.GRAPH_EPILOG),
-    ("explain", graph.explain_command, graph.EXPLAIN_EPILOG),
-    ("ops", ops.ops_command, ops.EPILOG),
-    ("check", check.check_command, check.EPILOG),
-    ("exercises", exercises.exercises_command, exercises.EPILOG),
-    ("grade", grade.grade_command, grade.EPILOG),
-]
-
 
 def _version(value: bool) -> None:
     if value:
+        from gradcli import __version__
+
         typer.echo(f"gradcli {__version__}")
         raise typer.Exit()
 
@@ -96,41 +159,96 @@ def _root(
         typer.echo(ctx.get_help())
 
 
-for _name, _fn, _epilog in COMMANDS:
-    app.command(_name, epilog=common.verbatim_epilog(_epilog), context_settings=CONTEXT)(_fn)
-
-
 # ---- the one exit path --------------------------------------------------------------------------
 
 
-def _print_error(message: str, detail: str | None = None) -> None:
-    write_err(f"gradcli: error: {message}\n")
+def _wants_json(args: Sequence[str]) -> bool:
+    """Whether ``--json`` was asked for (before any ``--``, where everything is an argument)."""
+    for a in args:
+        if a == "--":
+            return False
+        if a == "--json":
+            return True
+    return False
+
+
+def _fail(
+    code: ExitStatus,
+    message: str,
+    hint: str | None = None,
+    detail: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Every error leaves here: one line on stderr (and the caret lines under it, if any), and
+    with ``--json`` also one JSON object on stdout, ``{"error", "hint", "exit_code"}``."""
+    one_line = f"{message}; {hint}" if hint else message
+    write_err(f"gradcli: error: {one_line}\n")
     if detail:
         write_err(detail.rstrip("\n") + "\n")
+    if as_json:
+        obj = {"error": message, "hint": hint, "exit_code": int(code)}
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return int(code)
 
 
 #: how to give a value to the options people most often leave empty
 _OPTION_EXAMPLES = {"--at": "--at x=1.5", "--target": "--target 3", "--method": "--method central"}
 
 
-def _usage_error(exc: Any, args: list[str]) -> ExitStatus:
+def _choices(message: str) -> str | None:
+    """click's "Invalid value for '--mode': 'sideways' is not one of 'reverse', 'forward'" (or
+    typer's "Value error, ..."), in plain words."""
+    m = re.search(r"[Ii]nvalid value for '(--[\w-]+)'.*?'([^']*)' is not one of (.+)", message)
+    if not m:
+        return None
+    option, given, rest = m.groups()
+    choices = re.findall(r"'([^']*)'", rest)
+    if not choices:
+        return None
+    listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+    return f"{option} {given}: choose {listed}"
+
+
+def _not_a_number(message: str, args: Sequence[str]) -> str | None:
+    """typer's "Invalid value for '--steps': Input should be a valid integer, unable to parse
+    string as an integer", as "--steps abc: give a whole number"."""
+    m = re.search(r"[Ii]nvalid value for '(--[\w-]+)'.*?valid (integer|number)", message)
+    if not m:
+        return None
+    option, kind = m.groups()
+    given = ""
+    for i, a in enumerate(args):
+        if a == option and i + 1 < len(args):
+            given = args[i + 1]
+        elif a.startswith(option + "="):
+            given = a.split("=", 1)[1]
+    what = "a whole number, e.g. 3" if kind == "integer" else "a number, e.g. 1e-6"
+    return f"{option} {given}: give {what}".replace("  ", " ")
+
+
+def _usage_error(exc: Any, args: list[str], as_json: bool) -> int:
     """A usage error from click, as one line that says where to look."""
     message = exc.format_message().strip().rstrip(".")
-    names = {name for name, _, _ in COMMANDS}
+    names = set(_BY_NAME)
     cmd = next((a for a in args if not a.startswith("-")), "")
     if cmd and cmd not in names:
         if not re.fullmatch(r"[a-z][a-z-]*", cmd):  # not a command's name: an expression?
-            _print_error(
-                f"{cmd!r} is not a command; to differentiate an expression, run: "
-                f"gradcli grad {shlex.quote(cmd)}"
+            return _fail(
+                ExitStatus.BAD_INPUT,
+                f"{cmd!r} is not a command",
+                f"to differentiate an expression, run: gradcli grad {shlex.quote(cmd)}",
+                as_json=as_json,
             )
-            return ExitStatus.BAD_INPUT
         cmd = ""  # a mistyped command has no help of its own
     needs = re.fullmatch(r"Option '(-[\w-]+)' requires an argument", message)
     if needs:
         option = needs.group(1)
         example = _OPTION_EXAMPLES.get(option, f"{option} VALUE")
         message = f"option {option} needs a value; e.g. {example}"
+    choices = _choices(message) or _not_a_number(message, args)
+    if choices:
+        message = choices
     if "unexpected extra argument" in message:
         extra = message.rsplit("(", 1)[-1].rstrip(")")
         if extra.startswith("-"):
@@ -142,8 +260,8 @@ def _usage_error(exc: Any, args: list[str]) -> ExitStatus:
             )
         else:
             message = f"unexpected extra argument {extra!r} (quote an expression with spaces)"
-    _print_error(f"{message}; see 'gradcli {cmd + ' ' if cmd else ''}--help'")
-    return ExitStatus.BAD_INPUT
+    hint = f"see 'gradcli {cmd + ' ' if cmd else ''}--help'"
+    return _fail(ExitStatus.BAD_INPUT, message, hint, as_json=as_json)
 
 
 def _help_args(args: list[str]) -> list[str]:
@@ -173,32 +291,36 @@ def _quiet_closed_pipe() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return (and, as a script, exit with) the exit code. Never a traceback."""
+    """Run the CLI; return (and, as a script, exit with) the exit code. Never a traceback.
+
+    Errors follow one rule for every command: one line on stderr, and with ``--json`` also one
+    JSON object on stdout, ``{"error": message, "hint": hint or null, "exit_code": code}``.
+    """
     args = _help_args(list(sys.argv[1:] if argv is None else argv))
+    as_json = _wants_json(args)
     try:
         try:
             result = app(args=args, prog_name="gradcli", standalone_mode=False)
             sys.stdout.flush()
         except GradcliError as exc:
-            _print_error(exc.one_line(), exc.detail)
-            return int(exc.exit_code)
+            return _fail(exc.exit_code, exc.message, exc.hint, exc.detail, as_json)
         except typer.Exit as exc:
             return int(exc.exit_code)
         except Exception as exc:
             if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-                return int(_usage_error(exc, args))  # click's usage errors
+                return _usage_error(exc, args, as_json)  # click's usage errors
             if type(exc).__name__ == "Abort":
-                write_err("gradcli: interrupted\n")
-                return int(ExitStatus.INTERRUPTED)
+                return _fail(ExitStatus.INTERRUPTED, "interrupted", as_json=as_json)
             if isinstance(exc, BrokenPipeError):
                 raise
             if os.environ.get("GRADCLI_DEBUG"):
                 raise
-            _print_error(
-                f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcli, please "
-                "report it (set GRADCLI_DEBUG=1 to see the traceback)"
+            return _fail(
+                ExitStatus.INTERNAL,
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug in gradcli",
+                "please report it (set GRADCLI_DEBUG=1 to see the traceback)",
+                as_json=as_json,
             )
-            return int(ExitStatus.INTERNAL)
     except BrokenPipeError:
         _quiet_closed_pipe()
         return int(ExitStatus.OK)

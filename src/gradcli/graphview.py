@@ -337,17 +337,36 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
+#: a node's text in DOT is cut to this many characters (the whole text is its tooltip)
+DOT_LABEL = 24
+#: more operation levels than this and the graph is drawn top to bottom (not left to right), so
+#: that a deep expression makes a tall image rather than one thousands of pixels wide
+DOT_MAX_LR_DEPTH = 5
+
+
+def depth(graph: Graph) -> int:
+    """Operation levels on the longest path from a leaf to the output."""
+    level: dict[str, int] = {}
+    for n in graph.nodes:  # inputs come before the nodes that use them
+        level[n.id] = 1 + max((level[i] for i in n.inputs), default=-1) if n.inputs else 0
+    return max(level.values(), default=0)
+
+
 def to_dot(graph: Graph) -> str:
     """Graphviz DOT in the style of micrograd's ``draw_dot``: a record per value
-    (label | data | grad), a small node per operation, left to right. Complete, never bounded."""
+    (label | data | grad), a small node per operation, left to right, or top to bottom when the
+    graph is deeper than DOT_MAX_LR_DEPTH. Every node is there; long texts are cut to DOT_LABEL
+    characters in the picture (the tooltip has them whole)."""
+    direction = "LR" if depth(graph) <= DOT_MAX_LR_DEPTH else "TB"
     lines = [
         "digraph gradcli {",
-        "  graph [rankdir=LR];",
+        f"  graph [rankdir={direction}];",
         '  node [shape=record, fontname="monospace"];',
         f"  // {clip(graph.expression, 200, '...').replace(chr(10), ' ')}",
     ]
     for n in graph.nodes:
-        head = f"{n.id}: {n.text}" if n.kind == "op" else f"{n.id}: {n.label}"
+        text = n.text if n.kind == "op" else n.label
+        head = f"{n.id}: {clip(text, DOT_LABEL, '...')}"
         label = (
             "{ "
             + _record(head)
@@ -357,7 +376,8 @@ def to_dot(graph: Graph) -> str:
             + _record(f"grad {n.grad:.6g}")
             + " }"
         )
-        lines.append(f"  {n.id} [label={_quote(label)}];")
+        tooltip = f", tooltip={_quote(text)}" if len(text) > DOT_LABEL else ""
+        lines.append(f"  {n.id} [label={_quote(label)}{tooltip}];")
         if n.kind != "op":
             continue
         lines.append(f"  {n.id}_op [label={_quote(n.label)}, shape=ellipse];")

@@ -117,13 +117,21 @@ def _finite(x: float | None) -> float | None:
 # ---- the three Hessians --------------------------------------------------------------------------
 
 
+#: called as the work goes: (what, done, total)
+Progress = Callable[[str, int, int], None]
+
+
 def reverse_over_reverse(
-    output: Value, inputs: list[Value]
+    output: Value, inputs: list[Value], progress: Progress | None = None
 ) -> tuple[list[float], list[list[float]]]:
     """The gradient and the Hessian of ``output``: one backward pass that builds the gradient as
     Values, then one backward pass over each of its entries (a row each)."""
     first = grad(output, inputs, create_graph=True)
-    rows = [grad(g, inputs) for g in first]
+    rows = []
+    for i, g in enumerate(first):
+        if progress:
+            progress("Hessian rows (reverse over reverse)", i, len(first))
+        rows.append(grad(g, inputs))
     return [float(g.data) for g in first], rows
 
 
@@ -139,7 +147,7 @@ def _gradient_at(expression: Expression, names: list[str], point: dict[str, floa
 
 
 def fd_hessian(
-    expression: Expression, point: dict[str, float]
+    expression: Expression, point: dict[str, float], progress: Progress | None = None
 ) -> tuple[list[list[float | None]], list[float], list[str]]:
     """Column j of the Hessian as the ``central`` stencil applied to the reverse-mode gradient
     along x_j (see :func:`_fd_column` for the step); the same-order one-sided stencil where the
@@ -160,7 +168,9 @@ def fd_hessian(
     cols: list[Any] = []
     steps: list[float] = []
     one_sided: list[str] = []
-    for name in names:
+    for k, name in enumerate(names):
+        if progress:
+            progress("finite differences (columns)", k, n)
         x = point[name]
         col, h, side = _fd_column(m, x, partial(at, name))
         steps.append(h)
@@ -356,7 +366,11 @@ def _kinks(output: Value) -> tuple[list[str], list[str]]:
 
 
 def hessian_report(
-    expression: Expression, point: dict[str, float], *, symbolic: bool | None = None
+    expression: Expression,
+    point: dict[str, float],
+    *,
+    symbolic: bool | None = None,
+    progress: Progress | None = None,
 ) -> HessianReport:
     """The Hessian of ``expression`` at ``point`` three ways, its eigenvalues and what they say.
 
@@ -370,7 +384,7 @@ def hessian_report(
     point = ev.point
     notes: list[str] = list(ev.warnings)
     inputs = [ev.leaves[n] for n in names]
-    gradient, hess = reverse_over_reverse(ev.output, inputs) if names else ([], [])
+    gradient, hess = reverse_over_reverse(ev.output, inputs, progress) if names else ([], [])
     for name, g in zip(names, gradient):
         if not math.isfinite(g):
             raise DomainError(
@@ -424,7 +438,7 @@ def hessian_report(
             texts, exact = exact_hessian(expression, point)
         except reference.SymbolicUnavailable as exc:
             notes.append(f"sympy's exact Hessian skipped: {exc.reason}")
-    fd_values, steps, one_sided = fd_hessian(expression, point) if names else ([], [], [])
+    fd_values, steps, one_sided = fd_hessian(expression, point, progress) if names else ([], [], [])
     # finite differences against sympy's entries, or reverse mode's where sympy has none (no
     # sympy, or an entry undefined at this point: DiracDelta at a kink)
     base: Sequence[Sequence[float | None]] = exact if exact is not None else hess

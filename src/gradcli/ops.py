@@ -327,7 +327,7 @@ def _logb_check(u: float, b: float) -> str | None:
     if u <= 0:
         return "log needs a positive argument"
     if b <= 0 or b == 1:
-        return "the base of a logarithm must be positive and not 1"
+        return f"the base of a logarithm must be positive and not 1, and it is {b:.6g}"
     return None
 
 

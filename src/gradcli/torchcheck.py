@@ -76,6 +76,9 @@ class Quantity:
     rel_diff: float | None  # abs_diff / |torch|; None when torch is 0 (or not finite)
     excess: float  # abs_diff / (atol + rtol*|torch|): <= 1 passes
     passed: bool
+    # passed only through atol: abs_diff > rtol*|torch| (a tiny value, such as gelu's far tail,
+    # where the relative difference is large and the absolute one is below atol)
+    by_atol: bool = False
 
 
 @dataclass
@@ -100,6 +103,11 @@ class Case:
     @property
     def quantities(self) -> list[Quantity]:
         return [self.value, *self.gradient.values(), *(self.hessian or {}).values()]
+
+    @property
+    def by_atol(self) -> list[str]:
+        """The quantities that pass only through atol, not rtol."""
+        return [q.name for q in self.quantities if q.by_atol]
 
     @property
     def passed(self) -> bool:
@@ -140,6 +148,7 @@ class Case:
             out["gradgradcheck"] = self.gradgradcheck
         if self.known:
             out["known_difference"] = self.known
+        out["passed_by_atol"] = self.by_atol
         return out
 
 
@@ -210,7 +219,9 @@ def compare_number(name: str, ours: float, theirs: float, rtol: float, atol: flo
     allowed = atol + rtol * abs(theirs)
     rel = diff / abs(theirs) if theirs != 0 else (0.0 if diff == 0 else None)
     excess = diff / allowed if allowed > 0 else (0.0 if diff == 0 else math.inf)
-    return Quantity(name, ours, theirs, diff, rel, excess, diff <= allowed)
+    passed = diff <= allowed
+    by_atol = passed and diff > rtol * abs(theirs)
+    return Quantity(name, ours, theirs, diff, rel, excess, passed, by_atol)
 
 
 # ---- torch ---------------------------------------------------------------------------------------

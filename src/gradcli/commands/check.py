@@ -104,12 +104,8 @@ def check_command(
             if watch:
                 return _watch(target, path or "", opts)
             return _run(target, path or "", opts, as_json)
-    except GradcliError as exc:
-        if not as_json:
-            raise
-        emit_json({"error": exc.one_line()})
-        write_err(f"gradcli: error: {exc.one_line()}\n")
-        return ExitStatus.BAD_INPUT
+    except GradcliError:
+        raise  # with --json too: cli.main writes the error object, the same for every command
 
 
 @dataclass

@@ -84,6 +84,8 @@ def load_problems(expr: str | None, at: Sequence[str] | None, many: bool = True)
     """EXPR as one expression, or (``many``) several separated by ``;`` (the outputs of a
     Jacobian), each with the same ``--at`` point; the built-in example when EXPR is left out."""
     text = read_expression_text(expr)
+    if text is not None:  # the expression's own error comes before the point's
+        parsed = parse_many(text) if many else [parse(text)]
     point = parse_point(at or [])
     if text is None:
         if point and set(point) - set(EXAMPLE_POINT):
@@ -93,9 +95,7 @@ def load_problems(expr: str | None, at: Sequence[str] | None, many: bool = True)
             )
         merged = {**EXAMPLE_POINT, **point}
         return [Problem(parse(EXAMPLE_EXPR), merged, builtin=True)]
-    if many:
-        return [Problem(e, point) for e in parse_many(text)]
-    return [Problem(parse(text), point)]
+    return [Problem(e, point) for e in parsed]
 
 
 def parse_point(items: Sequence[str]) -> dict[str, float]:
@@ -104,7 +104,7 @@ def parse_point(items: Sequence[str]) -> dict[str, float]:
     point: dict[str, float] = {}
     for item in items:
         # split at commas that start a new name=: "x=1,y=2" but not "x=logsumexp(1,2)"
-        for part in re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", item):
+        for part in re.split(r",(?=\s*[^\W\d]\w*\s*=)", item):
             part = part.strip()
             if not part:
                 continue

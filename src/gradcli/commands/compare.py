@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,7 +19,7 @@ from gradcli.commands.common import (
     load_problem,
     make_console,
 )
-from gradcli.errors import GradcliError, MissingDependencyError, PointError
+from gradcli.errors import ExitStatus, GradcliError, MissingDependencyError, PointError
 from gradcli.examples import EXAMPLE_NOTE
 
 EPILOG = (
@@ -30,6 +31,8 @@ EPILOG = (
     "round-off\n\n"
     "  gradcli compare --sweep --plot sweep.png   the same plot as an image (needs "
     "gradcli[plot])\n\n"
+    '  gradcli compare "tanh(x)" --at x=0.3 --method central --fail-above 1e-8   exit 1 above '
+    "it (CI)\n\n"
     "Methods: forward, backward, central (symmetric), five_point, richardson, complex_step, "
     "adaptive (Ridders' extrapolation, with its own error estimate)."
 )
@@ -134,8 +137,22 @@ def compare_command(
         metavar="FILE",
         show_default=False,
     ),
+    fail_above: float | None = typer.Option(
+        None,
+        "--fail-above",
+        help="Exit 1 when a chosen method's worst error (relative; absolute where the exact "
+        "value is 0) is above TOL: a gate for CI.",
+        metavar="TOL",
+        show_default=False,
+    ),
+    no_reference: bool = typer.Option(
+        False,
+        "--no-reference",
+        help="With --fail-above: judge each method by its own error estimate, as you would "
+        "without an exact derivative (five_point, richardson, adaptive have one).",
+    ),
     as_json: bool = JSON_OPT,
-) -> None:
+) -> ExitStatus:
     """Finite-difference, symmetric, 5-point, Richardson and complex-step estimates beside the
     analytic gradient.
 
@@ -183,6 +200,25 @@ def compare_command(
             )
         hs = numeric.sweep_steps(h_max, h_min, steps)
 
+    if fail_above is not None and not (math.isfinite(fail_above) and fail_above > 0):
+        raise typer.BadParameter(
+            f"the tolerance must be a positive number, got {fail_above:g}",
+            param_hint="--fail-above",
+        )
+    if no_reference:
+        if fail_above is None:
+            raise typer.BadParameter(
+                "--no-reference only changes what --fail-above judges by; give --fail-above TOL",
+                param_hint="--no-reference",
+            )
+        blind = [m for m in methods if not _has_own_estimate(m)]
+        if blind:
+            raise typer.BadParameter(
+                f"{', '.join(blind)} {'has' if len(blind) == 1 else 'have'} no error estimate of "
+                "its own; choose --method five_point, richardson or adaptive",
+                param_hint="--no-reference",
+            )
+
     problem = load_problem(expr, at)
     names = problem.expression.variables
     if var is not None and var not in names:
@@ -219,12 +255,16 @@ def compare_command(
         except OSError as exc:
             raise _cannot_write(plot, exc) from None
         sys.stderr.write(f"gradcli: wrote {plot} (the sweep for ∂f/∂{shown})\n")
+    gate = _gate(report, fail_above, no_reference) if fail_above is not None else None
+    status = ExitStatus.MISMATCH if gate and gate["failed"] else ExitStatus.OK
     if as_json:
         data = report.to_json()
         if plot is not None:
             data["plot"] = str(plot)
+        if gate is not None:
+            data["fail_above"] = gate
         emit_json(data)
-        return
+        return status
     from gradcli.render.compare import render_compare, render_sweep
 
     console = make_console()
@@ -232,3 +272,49 @@ def compare_command(
     if report.sweep and shown is not None:
         # the plot's frame takes 8 columns and its markers may sit one past the last
         console.print(render_sweep(report, shown, width=max(20, min(64, console.width - 10))))
+    if gate is not None:
+        console.print(_gate_text(gate), markup=False, highlight=False)
+    return status
+
+
+def _has_own_estimate(name: str) -> bool:
+    from gradcli.methods import METHODS
+
+    m = METHODS[name]
+    return bool(m.check) or m.adaptive
+
+
+def _gate(report: Any, tol: float, own: bool) -> dict[str, Any]:
+    """--fail-above: each method's worst error (or, with ``own``, its own estimate of it)
+    against ``tol``. A method that could not run here counts as failing: the gate cannot vouch
+    for it."""
+    errors: dict[str, float | None] = {}
+    for name, m in report.methods.items():
+        if own:
+            errors[name] = m.estimated_score()
+        else:
+            score = m.score()
+            errors[name] = score if math.isfinite(score) else None
+    failed = [n for n, e in errors.items() if e is None or e > tol]
+    return {
+        "tolerance": tol,
+        "against": "own error estimate" if own else "exact reference",
+        "errors": errors,
+        "failed": failed,
+    }
+
+
+def _gate_text(gate: dict[str, Any]) -> str:
+    from gradcli.methods import METHODS
+
+    tol, against = gate["tolerance"], gate["against"]
+
+    def worst(name: str) -> str:
+        e = gate["errors"][name]
+        return f"{METHODS[name].label} {e:.2e}" if e is not None else f"{METHODS[name].label} n/a"
+
+    if gate["failed"]:
+        listed = ", ".join(worst(n) for n in gate["failed"])
+        return f"fail: above --fail-above {tol:g} (worst error, by the {against}): {listed}"
+    listed = ", ".join(worst(n) for n in gate["errors"])
+    return f"pass: every method within --fail-above {tol:g} (by the {against}): {listed}"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
 
 from gradcli.commands.common import (
@@ -13,6 +19,12 @@ from gradcli.commands.common import (
     make_console,
 )
 from gradcli.examples import EXAMPLE_NOTE
+from gradcli.render.console import write_err
+
+#: variables x nodes above which the cost is said up front (about a second's work)
+LARGE_WORK = 200_000
+#: seconds of silence before a progress bar appears (on a terminal only)
+PROGRESS_AFTER = 1.0
 
 EPILOG = (
     "Examples:\n\n"
@@ -49,10 +61,55 @@ def hessian_command(
     from gradcli.hessian import hessian_report
 
     problem = load_problem(expr, at)
-    report = hessian_report(problem.expression, problem.point, symbolic=symbolic)
+    n, size = len(problem.expression.variables), problem.expression.size
+    if n * size >= LARGE_WORK:
+        # say what it will cost before a long silence (15,000 terms, 100 variables: minutes)
+        write_err(
+            f"gradcli: the Hessian of {n} variables over {size:,} nodes takes {n} backward passes "
+            f"over the gradient graph and {2 * n} gradient evaluations for finite differences; "
+            "this may take a while\n"
+        )
+    with _late_progress() as progress:
+        report = hessian_report(
+            problem.expression, problem.point, symbolic=symbolic, progress=progress
+        )
     if as_json:
         emit_json(report.to_json())
         return
     from gradcli.render.hessian import render_hessian
 
     make_console().print(render_hessian(report, EXAMPLE_NOTE if problem.builtin else None))
+
+
+@contextmanager
+def _late_progress() -> Iterator[Any]:
+    """A progress callback that shows a bar on stderr once the work has run for
+    PROGRESS_AFTER seconds, and only on a terminal: short runs and pipes stay quiet."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    start = time.monotonic()
+    state: dict[str, Any] = {}
+
+    def update(what: str, done: int, total: int) -> None:
+        if "bar" not in state:
+            if time.monotonic() - start < PROGRESS_AFTER:
+                return
+            state["bar"] = _bar()
+            state["bar"].start()
+        bar = state["bar"]
+        if state.get("what") != what:
+            state["what"], state["task"] = what, bar.add_task(what, total=total)
+        bar.update(state["task"], completed=done)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
+def _bar() -> Any:
+    from rich.progress import Progress
+
+    return Progress(console=make_console(stderr=True), transient=True)

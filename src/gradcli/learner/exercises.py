@@ -48,26 +48,31 @@ def template(name: str) -> str:
     return (resources.files("gradcli.learner") / "templates" / name).read_text(encoding="utf-8")
 
 
-def write_starters(directory: Path, force: bool = False) -> list[Path]:
+def write_starters(
+    directory: Path, force: bool = False, missing_only: bool = False
+) -> tuple[list[Path], list[Path]]:
     """Write the starter files into ``directory`` (made if missing); refuse to overwrite any
-    existing one unless ``force``. Returns the paths written."""
+    existing one unless ``force``, or with ``missing_only`` write only the ones it lacks.
+    Returns (the paths written, the existing paths left as they were)."""
     if directory.exists() and not directory.is_dir():
         raise GradcliError(f"{directory} exists and is not a folder", hint="give a folder's path")
     targets = [directory / name for name in STARTER_FILES]
     existing = [p for p in targets if p.exists()]
-    if existing and not force:
+    if existing and not force and not missing_only:
         names = ", ".join(p.name for p in existing)
         raise GradcliError(
             f"{directory} already has {names}; nothing was written",
-            hint="give a new folder, or add --force to overwrite them",
+            hint="add --missing to write only the others, or --force to overwrite them",
         )
+    kept = existing if missing_only else []
+    todo = [p for p in targets if p not in kept]
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for p in targets:
+        for p in todo:
             p.write_text(template(p.name), encoding="utf-8")
     except OSError as exc:
         raise GradcliError(
             f"cannot write the exercises into {directory}: {exc.strerror or exc}",
             hint="check the path and its permissions",
         ) from None
-    return targets
+    return todo, kept

@@ -17,6 +17,8 @@ def num(x: float | None, digits: int | None = None) -> str:
         return "—"
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)
+    if x == 0:
+        x = 0.0  # -0.0 says nothing a reader needs: show 0.0
     if digits is not None:
         return f"{x:.{digits}g}"
     x = float(x)
@@ -58,7 +60,9 @@ def table(*columns: str, title: str | None = None, **kwargs: Any) -> Any:
             width = min(TEXT_MIN_WIDTH, len(c) - 1)
             t.add_column(c[1:], justify="left", overflow="fold", min_width=width)
         else:
-            t.add_column(c, justify="right", no_wrap=True, min_width=len(c))  # headers too
+            # headers too; a header may take two lines ("complex\nstep") to keep a table narrow
+            width = max(len(line) for line in c.split("\n"))
+            t.add_column(c, justify="right", no_wrap=True, min_width=width)
     return t
 
 
@@ -71,6 +75,12 @@ def _fit_table_class() -> Any:
 
     class FitTable(Table):
         def __rich_console__(self, console: Any, options: Any) -> Any:
+            # a number column is as wide as its widest number: rich's own minimum would let it
+            # shrink to its header's widest word and cut the numbers with an ellipsis
+            for column in self.columns:
+                if column.no_wrap and column.justify == "right":
+                    widest = max((_cell_len(c) for c in column.cells), default=0)
+                    column.min_width = max(column.min_width or 0, widest)
             need = Measurement.get(console, options.update(width=10_000), self).minimum
             if need <= options.max_width:
                 yield from super().__rich_console__(console, options)
@@ -78,6 +88,14 @@ def _fit_table_class() -> Any:
                 yield from _records(self).__rich_console__(console, options)
 
     return FitTable
+
+
+def _cell_len(cell: Any) -> int:
+    from rich.text import Text
+
+    if isinstance(cell, str):
+        return Text.from_markup(cell).cell_len
+    return Text(str(cell)).cell_len if not hasattr(cell, "cell_len") else int(cell.cell_len)
 
 
 def _records(t: Any) -> Any:
@@ -110,6 +128,20 @@ def header(rows: list[tuple[str, str]]) -> Any:
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def labeled(rows: list[tuple[str, str]], indent: int = 2, style: str = "") -> Any:
+    """Lines of "label  text" indented by ``indent``, where a long text wraps under itself, not
+    at column 0."""
+    from rich.padding import Padding
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style=style)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, value)
+    return Padding(grid, (0, 0, 0, indent))
 
 
 def problem_rows(

@@ -197,7 +197,8 @@ def render_sweep(report: CompareReport, name: str, width: int = 64, height: int 
     methods = [m for m in sweep if sweep[m]]
     if not methods:
         return Text("no method to sweep")
-    t = table("h", *(METHODS[m].label for m in methods))
+    # a two-word label on two lines: seven columns then fit 80 columns
+    t = table("h", *(METHODS[m].label.replace(" ", "\n") for m in methods))
     heading = Text(f"sweep: |error| of ∂f/∂{name} against h (* = smallest error of that method)")
     best = {m: report.best_sweep_step(m, name) for m in methods}
     for i, p in enumerate(sweep[methods[0]]):
@@ -241,6 +242,7 @@ def ascii_plot(report: CompareReport, name: str, width: int = 64, height: int = 
         return round((y1 - y) / (y1 - y0) * (height - 1))
 
     grid: list[list[tuple[str, str]]] = [[(" ", "")] * width for _ in range(height)]
+    shared = False
     # the lines first (dots), then the points on top; two methods on one cell show "+"
     for m, pts in series.items():
         for (xa, ya), (xb, yb) in pairwise(pts):
@@ -255,7 +257,11 @@ def ascii_plot(report: CompareReport, name: str, width: int = 64, height: int = 
             r, c = row(y), col(x)
             here = grid[r][c][0]
             mark = METHODS[m].marker
-            grid[r][c] = ("+", "bold") if here not in (" ", "·", mark) else (mark, METHODS[m].style)
+            if here not in (" ", "·", mark):
+                grid[r][c] = ("+", "bold")
+                shared = True
+            else:
+                grid[r][c] = (mark, METHODS[m].style)
 
     out = Text()
     out.append(f"|error| of ∂f/∂{name} against h, log-log\n", style="bold")
@@ -275,11 +281,16 @@ def ascii_plot(report: CompareReport, name: str, width: int = 64, height: int = 
     keys = [f"{METHODS[m].marker} {METHODS[m].label}" for m in series]
     for i in range(0, len(keys), 3):
         out.append(f"{'':>6}  {'   '.join(keys[i : i + 3])}\n", style="dim")
-    out.append(
-        f"{'':>6}  theory: the textbook optimal step; best: the smallest measured error\n"
-        f"{'':>6}  (complex step has no optimum: any tiny h is exact to round-off)\n",
-        style="dim",
-    )
+    lines = ["· the line between one method's points"]
+    if shared:
+        lines.append("+ two or more methods in one cell")
+        if {"forward", "backward"} <= set(series):
+            lines.append("  (forward and backward nearly always share one: their errors are the")
+            lines.append("  same size, so f and b rarely show on their own)")
+    lines.append("theory: the textbook optimal step; best: the smallest measured error")
+    if "complex_step" in series:
+        lines.append("(complex step has no optimum: any tiny h is exact to round-off)")
+    out.append("".join(f"{'':>6}  {line}\n" for line in lines), style="dim")
     return out
 
 

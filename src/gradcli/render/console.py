@@ -7,6 +7,7 @@ stream's encoding, and :class:`AsciiStream` spells gradcli's own symbols (â˜… âˆ
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import cache
 from typing import Any, TextIO
@@ -87,6 +88,51 @@ class AsciiStream:
         return getattr(self._stream, name)
 
 
+#: spaces and tabs at the end of a line, and the colour codes that may follow them
+_TRAILING = re.compile(r"[ \t](?:[ \t]|\x1b\[[0-9;]*m)*(?=\n)")
+_TAIL = re.compile(r"[ \t](?:[ \t]|\x1b\[[0-9;]*m)*$")
+_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _codes_only(match: re.Match[str]) -> str:
+    return "".join(_CODE.findall(match.group()))
+
+
+class TrimStream:
+    """A text stream that never writes whitespace at the end of a line.
+
+    rich pads every line of a table (and of a grid) to the full width; piped into a file, a diff
+    or an editor, that is noise. Whitespace at the end of a write is held back until the next
+    write shows whether the line goes on (then it is written) or ends (then it is dropped, with
+    the colour codes among it: rich resets colours before a line ends).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        text = _TRAILING.sub(_codes_only, self._held + text)
+        tail = _TAIL.search(text)
+        self._held = tail.group() if tail else ""
+        text = text[: tail.start()] if tail else text
+        self._stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        # what is held stays held: it is written if the line goes on, and never if it ends
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._stream, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def safe_stream(stream: TextIO) -> Any:
     """``stream`` itself when it can show gradcli's output, else an :class:`AsciiStream`."""
     return stream if can_encode(stream) else AsciiStream(stream)
@@ -96,7 +142,7 @@ def make_console(stderr: bool = False) -> Any:
     """A rich Console on stdout (or stderr), made when needed: it reads NO_COLOR, COLUMNS and the
     terminal when it is made, so it is never built at import time."""
     stream = sys.stderr if stderr else sys.stdout
-    return _console_class()(file=safe_stream(stream), highlight=False, soft_wrap=False)
+    return _console_class()(file=TrimStream(safe_stream(stream)), highlight=False, soft_wrap=False)
 
 
 @cache

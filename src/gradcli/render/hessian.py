@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from gradcli.expr import clip
 from gradcli.hessian import HessianReport
-from gradcli.render import header, num, problem_rows, sci, table
+from gradcli.render import header, labeled, num, problem_rows, sci, table
 
 #: the matrix is drawn up to this many variables (wider, --json has it)
 MAX_MATRIX = 8
@@ -69,33 +69,37 @@ def render_hessian(report: HessianReport, note: str | None = None, width_limit: 
                 )
         parts.append(t)
         if report.symbolic is not None:
-            lines = ["[bold]symbolic entries (sympy)[/bold]"]
+            entries: list[tuple[str, str]] = []
             cut = False
             for i, a in enumerate(names):
                 for j in range(i, len(names)):
                     text = report.symbolic[i][j]
                     cut = cut or len(text) > width_limit
-                    lines.append(
-                        f"  {escape(_entry(a, names[j]))} = {escape(clip(text, width_limit))}"
+                    entries.append(
+                        (escape(_entry(a, names[j])), "= " + escape(clip(text, width_limit)))
                     )
+            parts.append("[bold]symbolic entries (sympy)[/bold]")
+            parts.append(labeled(entries))
             if cut:
-                lines.append("[dim]  long entries are cut; --json has them whole[/dim]")
-            parts.append("\n".join(lines))
+                parts.append("[dim]  long entries are cut; --json has them whole[/dim]")
 
     against = {"exact": "sympy", "reverse mode": "reverse mode"}.get(report.fd.against, "sympy*")
-    lines = ["[bold]errors[/bold] (relative to each reference entry; absolute where it is 0)"]
+    parts.append("[bold]errors[/bold] (relative; absolute where the entry is 0)")
+    errors: list[tuple[str, str]] = []
     if report.exact is not None:
-        lines.append(f"  reverse over reverse vs sympy       {sci(report.max_rel_error)}")
-    lines.append(f"  finite differences vs {against:<13} {sci(report.fd.max_rel_error)}")
-    if against == "sympy*":
-        lines.append("[dim]  * reverse mode where sympy's entry is undefined at this point[/dim]")
+        errors.append(("reverse over reverse vs sympy", sci(report.max_rel_error)))
+    errors.append((f"finite differences vs {against}", sci(report.fd.max_rel_error)))
     steps = ", ".join(f"{n}: {sci(h)}" for n, h in zip(names[:6], report.fd.steps))
     more = ", ..." if len(names) > 6 else ""
-    lines.append(
-        f"[dim]  finite differences: central differences of the reverse-mode gradient, "
-        f"steps {escape(steps)}{more}[/dim]"
+    errors.append(
+        (
+            "[dim]finite-difference steps[/dim]",
+            f"[dim]{escape(steps)}{more} (central differences of the reverse-mode gradient)[/dim]",
+        )
     )
-    parts.append("\n".join(lines))
+    parts.append(labeled(errors))
+    if against == "sympy*":
+        parts.append("[dim]  * reverse mode where sympy's entry is undefined at this point[/dim]")
 
     eig = report.eigenvalues
     shown = ", ".join(num(x) for x in eig[:MAX_EIGEN])
@@ -103,13 +107,17 @@ def render_hessian(report: HessianReport, note: str | None = None, width_limit: 
         shown += f", ... ({len(eig)} in all; largest {num(eig[-1])})"
     style = {"positive definite": "green", "negative definite": "cyan", "indefinite": "yellow"}
     color = style.get(report.definiteness, "white")
-    parts.append(f"[bold]eigenvalues[/bold]  {shown}")
-    parts.append(
-        f"[bold]the Hessian is[/bold] [bold {color}]{report.definiteness}[/bold {color}]; "
+    verdict = (
+        f"[bold {color}]{report.definiteness}[/bold {color}]; "
         f"[bold]stationary:[/bold] {'yes' if report.stationary else 'no'} "
         f"(largest |∂f/∂x| = {sci(max(abs(g) for g in report.gradient))})"
     )
-    parts.append(escape(report.meaning))
-    for n in report.notes:
-        parts.append(f"[yellow]note:[/yellow] {escape(n)}")
+    parts.append(
+        labeled(
+            [("eigenvalues", shown), ("the Hessian is", verdict), ("so", escape(report.meaning))]
+            + [("[yellow]note[/yellow]", escape(n)) for n in report.notes],
+            indent=0,
+            style="bold",
+        )
+    )
     return Group(*parts)

@@ -73,13 +73,35 @@ def render_verify(report: VerifyReport) -> Any:
             )
     for n in report.notes:
         parts.append(f"[yellow]note:[/yellow] {escape(n)}")
+    by_atol = [c for c in report.cases if c.passed and c.by_atol]
+    if by_atol:
+        names = ", ".join(
+            f"{escape(c.name)} ({', '.join(_label_of(n) for n in c.by_atol)})"
+            if report.suite
+            else ", ".join(_label_of(n) for n in c.by_atol)
+            for c in by_atol[:8]
+        )
+        more = f", ... ({len(by_atol)} cases)" if len(by_atol) > 8 else ""
+        parts.append(
+            f"[yellow]note:[/yellow] ok (atol) = passes only through atol={report.atol:g}: the "
+            f"difference is above rtol*|torch| (a tiny value, where relative differences are "
+            f"large): {names}{more}"
+        )
     style = "green" if report.passed else "red"
     parts.append(f"[bold {style}]{report.n_passed} passed, {report.n_failed} failed[/bold {style}]")
     return Group(*parts)
 
 
-def _verdict(passed: bool) -> str:
+def _verdict(passed: bool, by_atol: bool = False) -> str:
+    if passed and by_atol:
+        return "[yellow]ok (atol)[/yellow]"
     return "[green]ok[/green]" if passed else "[bold red]FAIL[/bold red]"
+
+
+def _label_of(name: str) -> str:
+    if name == "value":
+        return "value"
+    return escape(name) if name.startswith("∂²") else f"∂/∂{escape(name)}"
 
 
 def _label(q: Quantity) -> str:
@@ -97,10 +119,16 @@ def _case_table(case: Case, title: str) -> Any:
     t = table("<", "gradcli", "torch", "abs diff", "rel diff", "<ok?", title=title)
     # a label or a verdict folded over lines reads badly; the numbers never fold (render.table)
     t.columns[0].min_width = max(len(_label(q)) for q in case.quantities)
-    t.columns[-1].min_width = len("FAIL")
+    verdicts = ["ok (atol)" if q.by_atol else "FAIL" for q in case.quantities]
+    t.columns[-1].min_width = max(len(v) for v in verdicts)
     for q in case.quantities:
         t.add_row(
-            _label(q), num(q.gradcli), num(q.torch), sci(q.abs_diff), _rel(q), _verdict(q.passed)
+            _label(q),
+            num(q.gradcli),
+            num(q.torch),
+            sci(q.abs_diff),
+            _rel(q),
+            _verdict(q.passed, q.by_atol),
         )
     return t
 
@@ -128,7 +156,7 @@ def _suite_table(report: VerifyReport) -> Any:
             escape(case.name),
             sci(max(q.abs_diff for q in qs)),
             sci(rel) if rel is not None else "—",
-            _verdict(case.passed),
+            _verdict(case.passed, bool(case.by_atol)),
         ]
         if report.gradcheck:
             row.append(_gradcheck_text(case))
