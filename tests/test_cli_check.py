@@ -153,7 +153,12 @@ def test_cli_check_solved_folder_is_done_exit_0(cli, tmp_path):
     cli("exercises", "new", str(folder))
     shutil.copy(CORPUS / "gradient_ok.py", folder / "gradient.py")
     shutil.copy(CORPUS / "derivatives_ok.py", folder / "derivatives.py")
-    shutil.copy(CORPUS / "lecture_value.py", folder / "value.py")
+    # the lecture's class, with the two reflected operators the exercise also asks for
+    (folder / "value.py").write_text(
+        (CORPUS / "lecture_value.py").read_text()
+        + "\n\nValue.__rsub__ = lambda self, other: Value(other) - self\n"
+        + "Value.__rtruediv__ = lambda self, other: Value(other) / self\n"
+    )
     stable = (CORPUS / "softmax_stable.py").read_text().replace("lecture_value", "value")
     (folder / "softmax.py").write_text(stable)
     r = cli("check", str(folder), "--json", "--no-torch")

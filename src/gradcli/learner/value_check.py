@@ -71,7 +71,7 @@ class ValueChecker:
         adapter = info.get("adapter") or {}
         self.names: dict[str, str] = adapter.get("names", {})
         self.init_grad: float | None = adapter.get("init_grad")
-        self.required = False  # set by a profile: missing forms are required, not optional
+        self.required: set[str] = set()  # a profile's methods: missing, they are todo, not notes
         self.slow = False  # backward() was found too slow (said once)
         if "backward" not in self.names or "grad" not in self.names:
             self.features.discard("backward")
@@ -286,7 +286,7 @@ class ValueChecker:
         never a failure of another op."""
         assert prog.op is not None
         spelled = SPELLING.get(feat, feat)
-        if prog.optional and not self.required:
+        if prog.optional and not self.demands(prog):
             self.result.notes.append(
                 f"no {spelled}: {prog.name} was not checked; {reflected_hint(spelled, self.name)}"
                 if spelled in REFLECTED
@@ -311,11 +311,16 @@ class ValueChecker:
             )
         )
 
+    def demands(self, prog: Program) -> bool:
+        """Does the profile make this optional form required (the exercise's __rsub__)? A
+        number on the left of a method it lists, yes; a Value exponent (a ** b), no."""
+        return prog.form == "cv" and prog.method in self.required
+
     def not_supported(self, prog: Program, missing: str) -> None:
         """A form the class does not handle yet (numbers not wrapped, no __radd__, an exponent
         that must be a number): a todo, or a note for the forms the lecture never needs."""
         assert prog.op is not None
-        if prog.optional and not self.required:
+        if prog.optional and not self.demands(prog):
             self.result.notes.append(f"{prog.name}: {missing} (not checked)")
             return
         self.add(
