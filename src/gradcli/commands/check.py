@@ -6,6 +6,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -45,6 +46,20 @@ def check_command(
     ),
     verbose: bool = typer.Option(False, "--verbose", help="List every check, passing or not."),
     watch: bool = typer.Option(False, "--watch", help="Check again whenever a file changes."),
+    shapes: list[str] | None = typer.Option(
+        None,
+        "--shapes",
+        help="Input shapes for a torch.autograd.Function, e.g. 3x4,4x5 or MatMul:3x4,4x5 "
+        "(() is a scalar); repeat it for several Functions.",
+        metavar="SPEC",
+    ),
+    double: bool = typer.Option(
+        False, "--double", help="Also check backward of backward (torch.autograd.Function)."
+    ),
+    device: str = typer.Option(
+        "cpu", "--device", help="Where torch.autograd.Function checks run: cpu or cuda.",
+        metavar="DEV",
+    ),
 ) -> ExitStatus:
     """Check your own implementation: which rule is wrong, where, and what it should be.
 
@@ -60,9 +75,12 @@ def check_command(
         if watch and as_json:
             raise GradcliError("--watch and --json do not go together", hint="drop one of them")
         target = _path(path)
+        tensors = _tensor_options(shapes, double, device)  # issue 19
         if watch:
-            return _watch(target, path or "", seconds, class_name, not no_torch, verbose)
-        return _run(target, path or "", seconds, class_name, not no_torch, as_json, verbose)
+            return _watch(target, path or "", seconds, class_name, not no_torch, verbose, tensors)
+        return _run(
+            target, path or "", seconds, class_name, not no_torch, as_json, verbose, tensors
+        )
     except GradcliError as exc:
         if not as_json:
             raise
@@ -82,6 +100,23 @@ def _timeout(text: str) -> float:
             hint="e.g. --timeout 5",
         )
     return value
+
+
+def _tensor_options(specs: list[str] | None, double: bool, device: str) -> dict[str, Any]:
+    """``--shapes``, ``--double`` and ``--device`` for torch.autograd.Function checks."""
+    from gradcli.learner.tensor_judge import parse_shapes
+
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise GradcliError(f"--device {device}: choose cpu or cuda", hint="e.g. --device cuda")
+    if device != "cpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GradcliError(
+                f"--device {device}: CUDA is not available here (torch {torch.__version__})",
+                hint="run without --device, or on a machine with a GPU",
+            )
+    return {"shapes": parse_shapes(specs or []), "double": double, "device": device}
 
 
 def _path(path: str | None) -> Path:
@@ -113,6 +148,7 @@ def _run(
     use_torch: bool,
     as_json: bool,
     verbose: bool,
+    tensors: dict[str, Any] | None = None,
 ) -> ExitStatus:
     from gradcli.learner.check import check_file, check_folder
 
@@ -125,7 +161,9 @@ def _run(
 
             make_console().print(render_folder(folder, verbose))
         return ExitStatus.OK if folder.done else ExitStatus.MISMATCH
-    report = check_file(target, timeout, class_name, use_torch, display=shown)
+    report = check_file(
+        target, timeout, class_name, use_torch, display=shown, tensor_options=tensors
+    )
     if report.load_error is not None:
         raise GradcliError(report.load_error, detail=_indented(report.load_traceback))
     if as_json:
@@ -161,6 +199,7 @@ def _watch(
     class_name: str | None,
     use_torch: bool,
     verbose: bool,
+    tensors: dict[str, Any] | None = None,
 ) -> ExitStatus:
     """Check, then check again each time a watched file changes, until Ctrl-C."""
     console = make_console()
@@ -170,7 +209,9 @@ def _watch(
             stamp = _stamp(target)
             console.clear()
             try:
-                status = _run(target, shown, timeout, class_name, use_torch, False, verbose)
+                status = _run(
+                    target, shown, timeout, class_name, use_torch, False, verbose, tensors
+                )
             except GradcliError as exc:
                 write_err(f"gradcli: error: {exc.one_line()}\n")
                 if exc.detail:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from gradcli.errors import GradcliError
 from gradcli.learner import function_check as fc
@@ -25,8 +26,11 @@ def check_file(
     use_torch: bool = True,
     refs: References | None = None,
     display: str | None = None,
+    tensor_options: dict[str, Any] | None = None,
 ) -> FileReport:
     """Load ``path`` in a child process and check every piece it defines.
+
+    ``tensor_options``: ``shapes``, ``double``, ``device`` for torch.autograd.Function checks.
 
     Raises :class:`NothingToCheck` when the file defines nothing gradcli knows; a file that does
     not load gives a report with ``load_error`` set (the caller decides what that means).
@@ -48,11 +52,12 @@ def check_file(
             )
         functions = hello.get("functions", [])
         vinfo = hello.get("value_class")
-        if vinfo is None and not functions:
+        tensor_functions = hello.get("tensor_functions") or []  # issue 19
+        if vinfo is None and not functions and not tensor_functions:
             raise NothingToCheck(
                 f"{report.file} defines nothing gradcli checks: no class Value and none of "
                 "gradf, forward_difference, backward_difference, symmetric_difference "
-                "(central_difference), softmax, nll",
+                "(central_difference), softmax, nll, nor a torch.autograd.Function",
                 hint="name your class Value (or give --class NAME), or start from "
                 "'gradcli exercises new DIR'",
             )
@@ -93,11 +98,20 @@ def check_file(
             if "nll" in functions:
                 report.checks += fc.check_nll(session, refs)
             fc.link_softmax(report.checks)
+        if tensor_functions:  # issue 19: torch.autograd.Function subclasses
+            from gradcli.learner.tensor_judge import check_functions
+
+            report.found += tensor_functions
+            checks, notes = check_functions(session, tensor_functions, **(tensor_options or {}))
+            report.checks += checks
+            report.notes += notes
         if session.printed:
             report.notes.append(
                 f"your code printed {session.printed:,} characters while it was checked (not shown)"
             )
     report.reference = refs.describe()
+    if vinfo is None and not functions:  # issue 19: only Functions
+        report.reference = "the float64 numerical derivative of your own forward"
     for d in refs.disagreements:
         report.notes.append(f"gradcli and PyTorch disagree on {d} (please report this)")
     return report
