@@ -57,7 +57,9 @@ def check_command(
         False, "--double", help="Also check backward of backward (torch.autograd.Function)."
     ),
     device: str = typer.Option(
-        "cpu", "--device", help="Where torch.autograd.Function checks run: cpu or cuda.",
+        "cpu",
+        "--device",
+        help="Where torch.autograd.Function checks run: cpu or cuda.",
         metavar="DEV",
     ),
 ) -> ExitStatus:

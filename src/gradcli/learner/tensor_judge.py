@@ -63,8 +63,8 @@ MISTAKES: dict[str, Mistake] = {
                 "the gradient of {arg} equals {yours}; {right} matches the numerical gradient",
                 "use {right}"),
         Mistake("shape_error", "a shape error (a missing transpose?)",
-                "{method} raised {error}",
-                "{products}"),
+                "{method} {error}; {products}",
+                "a matrix gradient has its input's shape: pick the product that has it"),
         Mistake("reduction_dim", "a reduction over the wrong dimension",
                 "the gradient of {arg} has shape {got_shape}: grad_out summed over dim "
                 "{got_dim}; {arg} has shape {shape}, so grad_out must be summed over dim "
@@ -91,8 +91,8 @@ MISTAKES: dict[str, Mistake] = {
                 "the gradient of {arg} is on {got}, {arg} is on {want} (torch rejects it)",
                 "create tensors with device={arg}.device (torch.zeros_like({arg}), ...)"),
         Mistake("inplace_saved", "a saved tensor modified in place",
-                "a tensor saved with ctx.save_for_backward was modified in place after it was "
-                "saved: {error}", "save a copy (.clone()) or use an out-of-place operation"),
+                "{what} saved with ctx.save_for_backward was modified in place after it was "
+                "saved{error}", "save a copy (.clone()) or use an out-of-place operation"),
         Mistake("forward_mutates", "forward changes its input",
                 "forward modifies its input {arg} in place (the caller's tensor changes)",
                 "use out-of-place operations on inputs (x = x * 2, not x.mul_(2)), or "
@@ -101,8 +101,9 @@ MISTAKES: dict[str, Mistake] = {
                 "backward modifies {arg} in place (a saved input: the caller's tensor changes, "
                 "and a second backward gives another answer)", "use out-of-place operations"),
         Mistake("no_double", "backward has no graph",
-                "backward of backward is not what the numerical derivative of backward says: "
-                "{why}", ""),
+                "backward is right, but backward of backward is silently wrong: {why}",
+                "save the inputs with ctx.save_for_backward and compute from them, or mark "
+                "backward @once_differentiable so that torch refuses instead"),
         Mistake("mismatch", "a mismatch",
                 "the gradient of {arg} is wrong {pattern}; the largest differences (index: "
                 "expected, got): {worst}", ""),
@@ -137,7 +138,7 @@ def _factor_text(c: float) -> str:
     for d in (1, 2, 3, 4, 5, 6, 8, 10):
         n = c * d
         if abs(n - round(n)) < 1e-6 * max(1.0, abs(n)) and round(n) != 0:
-            return str(int(round(n))) if d == 1 else f"{int(round(n))}/{d}"
+            return str(round(n)) if d == 1 else f"{round(n)}/{d}"
     return f"{c:.4g}"
 
 
@@ -210,8 +211,9 @@ def check_function(
         }
         label = f"{name} at {fam['words']}"
         oc = session.call(ask, [fwd, bwd], parts, label=label)
-        got, quiet = judge(name, fam, oc, primary, session.timeout)
+        got, quiet, more = judge(name, fam, oc, primary, session.timeout)
         checks += got
+        notes += [n for n in more if n not in notes]
         if not oc.ok:
             continue
         at = _args_text(oc.result["args"])
@@ -281,11 +283,16 @@ def _outcome(name: str, label: str, o: Outcome, timeout: float) -> Check:
 
 def judge(
     name: str, fam: Mapping[str, Any], o: Outcome, primary: bool, timeout: float = 10.0
-) -> tuple[list[Check], str]:
-    """The checks for one family's data (and a note when a secondary family is left out)."""
+) -> tuple[list[Check], str, list[str]]:
+    """The checks for one family's data, why a secondary family is left out ("" when it is
+    not), and notes."""
     if not o.ok:
-        return [_outcome(name, f"{name} at {fam['words']}", o, timeout)], ""
-    return _Judge(name, o.result, primary).run()
+        args = o.known.get("args")
+        at = _args_text(args) if args else fam["words"]
+        return [_outcome(name, f"{name} at {at}", o, timeout)], "", []
+    j = _Judge(name, o.result, primary)
+    checks, quiet = j.run()
+    return checks, quiet, j.notes
 
 
 class _Judge:
@@ -303,8 +310,10 @@ class _Judge:
         self.v = data["grad_out"][diff_pos[0]] if diff_pos else []
         self.single_out = len(diff_pos) == 1
         self.shape_failed = False
+        self.notes: list[str] = []
 
     def check(self, label: str, status: str, message: str, hint: str = "", **kw: Any) -> Check:
+        """One Check of this Function's ``backward`` (``blame`` unless given) at these inputs."""
         name = f"{self.method}: {label} at {self.at}"
         kw.setdefault("blame", self.method)
         return Check(
@@ -315,7 +324,14 @@ class _Judge:
 
     def run(self) -> tuple[list[Check], str]:
         checks: list[Check] = []
+        saved = self.data.get("saved_mutated", [])
+        for what in saved:
+            msg, fix = _say("inplace_saved", what=what, error=" (backward sees the new values)")
+            checks.append(self.check("saved tensors", "fail", msg, fix,
+                                     blame=f"{self.name}.forward"))  # fmt: skip
         for arg in self.data.get("forward_mutates", []):
+            if any(f"({arg})" in w for w in saved):
+                continue
             msg, fix = _say("forward_mutates", arg=arg)
             checks.append(self.check("forward", "fail", msg, fix, blame=f"{self.name}.forward"))
         runs = self.data["backward"]
@@ -324,7 +340,7 @@ class _Judge:
             c = self._error(first["error"])
             if c is None:
                 return checks, "backward fails"
-            return checks + [c], ""
+            return [*checks, c], ""
         for arg in self.data.get("backward_mutates", []):
             msg, fix = _say("backward_mutates", arg=arg)
             checks.append(self.check("saved inputs", "fail", msg, fix))
@@ -335,8 +351,17 @@ class _Judge:
             names = ", ".join(a["name"] for a in self.args)
             msg, fix = _say("count", method=self.method, count=count, s="" if count == 1 else "s",
                             n=n, names=names)  # fmt: skip
-            return checks + [self.check("number of gradients", "fail", msg, fix)], ""
+            return [*checks, self.check("number of gradients", "fail", msg, fix)], ""
         second = runs[1] if len(runs) > 1 else None
+        if second is not None and "error" in second:  # the first call changed what the second sees
+            err = second["error"]
+            if "modified by an inplace operation" in err.get("message", ""):
+                msg, fix = _say("inplace_saved", what="a tensor", error=" (in backward: a second "
+                                "backward raises " + _clip(err["message"], 120) + ")")  # fmt: skip
+            else:
+                msg, fix = f"a second call of {self.method} {error_text(err)}", ""
+            checks.append(self.check("called twice", "fail", msg, fix))
+            second = None
         offset = 0
         quiet = ""
         for i, a in enumerate(self.args):
@@ -365,21 +390,29 @@ class _Judge:
             if not self.primary and c.status == "fail" and self.shape_failed:
                 quiet = "wrong shape"
                 continue
+            if saved and c.status == "fail":  # backward saw the changed tensor
+                c.consequence_of = f"{self.name}.forward"
             checks.append(c)
         dbl = self.data.get("double")
-        if dbl is not None:
-            checks += self._double(dbl)
+        if dbl is not None and not quiet:
+            if any(c.status != "pass" for c in checks):
+                self.notes.append(f"{self.name}: backward of backward not checked at {self.at}: "
+                                  "backward itself fails there")  # fmt: skip
+            else:
+                checks += self._double(dbl)
         return checks, quiet
 
     # -- a backward that raised
-    def _error(self, err: Mapping[str, Any]) -> Check | None:
+    def _error(self, err: dict[str, Any]) -> Check | None:
         msg = err.get("message", "")
         if err.get("type") == "NotImplementedError":
             return self.check("runs", "todo", f"not written yet: {error_text(err)}",
                               traceback=err.get("traceback", ""))  # fmt: skip
         if "modified by an inplace operation" in msg:
-            text, fix = _say("inplace_saved", error=_clip(msg, 160))
-            return self.check("saved tensors", "fail", text, fix, traceback=err.get("traceback", ""))
+            text, fix = _say("inplace_saved", what="a tensor", error=": " + _clip(msg, 160))
+            return self.check(
+                "saved tensors", "fail", text, fix, traceback=err.get("traceback", "")
+            )
         if _SHAPE_ERROR.search(msg):
             if not self.primary:
                 return None
@@ -467,7 +500,7 @@ class _Judge:
             s2r = _sum_to(s2, shape) if list(g2["shape"]) != shape else s2
             scaled = None if s2r is None else s2r.reshape(-1)
         worst = int(np.argmax(np.abs(got - r))) if got.size else 0
-        kw = {"expected": float(r[worst]) if r.size else None}
+        kw: dict[str, Any] = {"expected": float(r[worst]) if r.size else None}
         kw["got"] = float(got[worst]) if got.size else None
         if np.all(np.abs(got - r) <= tol):
             diff = float(np.max(np.abs(got - r))) if r.size else 0.0
@@ -486,10 +519,16 @@ class _Judge:
                 if out[:d] + out[d + 1 :] == got_shape and d not in want:
                     batch = " (the batch)" if want == [0] else ""
                     want_sum = ", ".join(str(w) for w in want)
-                    msg, fix = _say("reduction_dim", arg=arg, got_shape=_shape(got_shape),
-                                    got_dim=d, shape=_shape(shape), batch=batch,
-                                    want_dims=" and ".join(str(w) for w in want),
-                                    want_sum=want_sum if len(want) == 1 else f"({want_sum},)")  # fmt: skip
+                    msg, fix = _say(
+                        "reduction_dim",
+                        arg=arg,
+                        got_shape=_shape(got_shape),
+                        got_dim=d,
+                        shape=_shape(shape),
+                        batch=batch,
+                        want_dims=" and ".join(str(w) for w in want),
+                        want_sum=want_sum if len(want) == 1 else f"({want_sum},)",
+                    )
                     return self.check(label, "fail", msg, fix)
         products = ""
         cands = (self.data.get("candidates") or {}).get(str(i))
@@ -557,7 +596,10 @@ class _Judge:
 
         label = "backward of backward"
         if "unsupported" in dbl:
-            return [self.check(label, "not_run", f"not checked: {dbl['unsupported']}")]
+            self.notes.append(
+                f"{self.name}: backward of backward not checked: {dbl['unsupported']}"
+            )
+            return []
         if "error" in dbl:
             text = f"differentiating {self.method} {error_text(dbl['error'])}"
             return [self.check(label, "fail", text, traceback=dbl["error"].get("traceback", ""))]
@@ -581,13 +623,14 @@ class _Judge:
                 if np.all(np.abs(r) <= tol):
                     checks.append(self.check(what, "pass", "None, and the reference is zero"))
                     continue
-                msg, fix = _say("no_double", why=f"it gives no gradient for {nm} (backward "
-                                "uses tensors that carry no graph back to it)")  # fmt: skip
+                msg, fix = _say("no_double", why=f"it gives no gradient for {nm}: backward "
+                                f"uses a tensor that carries no graph back to {nm} (a ctx "
+                                "attribute, a .detach(), a value computed in forward)")  # fmt: skip
                 checks.append(self.check(what, "fail", msg, fix))
                 continue
             got = np.asarray(gv, dtype=float)
             worst = int(np.argmax(np.abs(got - r))) if got.size else 0
-            kw = {"expected": float(r[worst]), "got": float(got[worst])}
+            kw: dict[str, Any] = {"expected": float(r[worst]), "got": float(got[worst])}
             if np.all(np.abs(got - r) <= tol):
                 checks.append(self.check(what, "pass", "matches the numerical derivative of "
                                          "your backward", **kw))  # fmt: skip
@@ -653,10 +696,7 @@ def _broadcasts(small: Sequence[int], big: Sequence[int]) -> bool:
     """Does ``small`` broadcast to ``big`` (torch's is_expandable_to)?"""
     if len(small) > len(big):
         return False
-    for s, b in zip(reversed(small), reversed(big)):
-        if s != b and s != 1:
-            return False
-    return True
+    return all(s in (b, 1) for s, b in zip(reversed(small), reversed(big)))
 
 
 def _reduce_dims(small: Sequence[int], big: Sequence[int]) -> list[int]:
@@ -697,9 +737,13 @@ def _pattern(got: Any, r: Any, tol: Any, shape: Sequence[int]) -> str:
         rows = [k for k in range(shape[0]) if b[k].all()]
         cols = [k for k in range(shape[1]) if b[:, k].all()]
         if rows and b.sum() == len(rows) * shape[1]:
-            return f"in row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))} (every column)"
+            return (
+                f"in row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))} (every column)"
+            )
         if cols and b.sum() == len(cols) * shape[0]:
-            return f"in column{'s' if len(cols) > 1 else ''} {', '.join(map(str, cols))} (every row)"
+            return (
+                f"in column{'s' if len(cols) > 1 else ''} {', '.join(map(str, cols))} (every row)"
+            )
     return f"in {n} of {total} entries"
 
 

@@ -302,7 +302,9 @@ def _try_forward(cls: Any, args: Sequence[Any]) -> tuple[bool, str, bool]:
     return True, "", finite
 
 
-def find(ns: Any, name: str, shapes: Sequence[Sequence[int]] | None, device: str, phase: Phase) -> dict[str, Any]:
+def find(
+    ns: Any, name: str, shapes: Sequence[Sequence[int]] | None, device: str, phase: Phase
+) -> dict[str, Any]:
     """The Function's parameters and the input families its forward accepts."""
     cls = _vars(ns)[name]
     params = parameters(cls)
@@ -338,15 +340,15 @@ def find(ns: Any, name: str, shapes: Sequence[Sequence[int]] | None, device: str
         source = "search"
     for key, words, sh in candidates:
         fam: dict[str, Any] = {"key": key, "words": words, "shapes": [list(s) for s in sh]}
-        args = build_args(params, sh, False, device)
-        if args is None:
+        built = build_args(params, sh, False, device)
+        if built is None:
             fam.update(ok=False, error="the shapes do not fit forward's tensor parameters")
             families.append(fam)
             continue
-        ok, error, finite = _try_forward(cls, _prepare(args, None))
+        ok, error, finite = _try_forward(cls, _prepare(built, None))
         if ok and not finite:  # log, sqrt, ...: try positive inputs
             pos = build_args(params, sh, True, device)
-            ok2, error2, finite2 = _try_forward(cls, _prepare(pos or [], None))
+            ok2, _, finite2 = _try_forward(cls, _prepare(pos or [], None))
             if ok2 and finite2:
                 fam["positive"] = True
                 finite = True
@@ -414,7 +416,9 @@ def _snapshot(args: Sequence[Any]) -> list[Any]:
     return [a.detach().clone() if isinstance(a, torch.Tensor) else None for a in args]
 
 
-def _changed(params: Sequence[Mapping[str, Any]], args: Sequence[Any], before: Sequence[Any]) -> list[str]:
+def _changed(
+    params: Sequence[Mapping[str, Any]], args: Sequence[Any], before: Sequence[Any]
+) -> list[str]:
     import torch
 
     out = []
@@ -556,12 +560,11 @@ def check(
     args = _args_for(ns, cls, name, params, family, device)
     result: dict[str, Any] = {"function": name, "family": dict(family)}
     result["args"] = describe_args(params, args)
-    grad_idx = [
-        i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad
-    ]
+    grad_idx = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
     phase("forward", args=result["args"])
     before = _snapshot(args)
-    outs = _outputs(cls.apply(*args))
+    with _SaveSpy() as spy:
+        outs = _outputs(cls.apply(*args))
     result["forward_mutates"] = _changed(params, args, before)
     diff = _diff_outputs(outs)
     result["outputs"] = [
@@ -585,6 +588,8 @@ def check(
         else:
             vs.append(None)
     result["grad_out"] = [_flat(vs[k]) if k in diff else None for k in range(len(vs))]
+
+    result["saved_mutated"] = spy.changed(outs, diff, args, params)
 
     # -- the reference: float64 copies of the inputs, the user's own forward
     phase("reference", args=result["args"])
@@ -638,6 +643,59 @@ def check(
         phase("double_backward", args=result["args"])
         result["double"] = _double(cls, args, grad_idx, vs, diff, files, device, seed)
     return result
+
+
+class _SaveSpy:
+    """Remembers a copy of what ``ctx.save_for_backward`` is given, to tell afterwards whether a
+    saved tensor was modified in place later in forward (torch does not notice that)."""
+
+    def __enter__(self) -> _SaveSpy:
+        from torch.autograd.function import FunctionCtx
+
+        self.cls = FunctionCtx
+        self.original = FunctionCtx.save_for_backward
+        self.copies: list[Any] = []
+        original = self.original
+        copies = self.copies
+
+        def spy(ctx: Any, *tensors: Any) -> Any:
+            copies.append([t.detach().clone() if hasattr(t, "detach") else None for t in tensors])
+            return original(ctx, *tensors)
+
+        FunctionCtx.save_for_backward = spy  # type: ignore[method-assign,assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cls.save_for_backward = self.original  # type: ignore[method-assign]
+
+    def changed(
+        self,
+        outs: Sequence[Any],
+        diff: Sequence[int],
+        args: Sequence[Any],
+        params: Sequence[Mapping[str, Any]],
+    ) -> list[str]:
+        import torch
+
+        ctx = next((outs[k].grad_fn for k in diff), None)
+        if ctx is None or not self.copies:
+            return []
+        try:
+            saved = list(ctx.saved_tensors)
+        except Exception:  # torch itself says so when backward runs
+            return []
+        out = []
+        for k, (now, then) in enumerate(zip(saved, self.copies[-1])):
+            if not isinstance(now, torch.Tensor) or then is None:
+                continue
+            if now.shape != then.shape or not bool(torch.equal(now.detach(), then)):
+                label = f"saved_tensors[{k}]"
+                for i, a in enumerate(args):
+                    if isinstance(a, torch.Tensor) and (now is a or _same_data(now, a)):
+                        label += f" ({params[i]['name'] if i < len(params) else f'arg{i}'})"
+                        break
+                out.append(label)
+        return out
 
 
 def _raw(raw: Any, torch: Any) -> dict[str, Any]:
@@ -726,6 +784,16 @@ def _same_data(s: Any, a: Any) -> bool:
         return False
 
 
+def _once_differentiable(cls: Any) -> bool:
+    """Is backward wrapped by torch's ``once_differentiable`` (which refuses a second order)?"""
+    fn = inspect.getattr_static(cls, "backward", None)
+    fn = getattr(fn, "__func__", fn)
+    if getattr(fn, "__wrapped__", None) is None:
+        return False
+    code = getattr(fn, "__code__", None)
+    return code is not None and "torch" in Path(code.co_filename).parts
+
+
 def _double(
     cls: Any,
     args: Sequence[Any],
@@ -741,6 +809,8 @@ def _double(
     import numpy as np
     import torch
 
+    if _once_differentiable(cls):
+        return {"unsupported": "backward is marked @once_differentiable"}
     gen = torch.Generator().manual_seed(seed + 11)
     us = [torch.randn(tuple(args[i].shape), generator=gen, dtype=torch.float64) for i in grad_idx]
     xs = [args[i].detach().clone().requires_grad_(True) for i in grad_idx]
@@ -753,9 +823,7 @@ def _double(
         outs = _outputs(cls.apply(*full))
         targets = [outs[k] for k in diff]
         gos = [w.to(t.dtype) for w, t in zip(ws_, targets)]
-        grads = torch.autograd.grad(
-            targets, list(xs_), gos, create_graph=create, allow_unused=True
-        )
+        grads = torch.autograd.grad(targets, list(xs_), gos, create_graph=create, allow_unused=True)
         total = torch.zeros((), dtype=torch.float64, device=xs_[0].device)
         for g, u in zip(grads, us):
             if g is not None:
@@ -765,8 +833,10 @@ def _double(
     try:
         s = first(xs, ws, True)
         if not s.requires_grad:
-            return {"unsupported": "backward's result does not depend on anything autograd "
-                    "can follow (it is computed without a graph)"}
+            return {
+                "unsupported": "backward's result does not depend on anything autograd "
+                "can follow (it is computed without a graph)"
+            }
         got = torch.autograd.grad(s, xs + ws, allow_unused=True)
     except Exception as exc:
         text = str(exc)

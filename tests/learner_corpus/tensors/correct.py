@@ -107,8 +107,15 @@ class LayerNorm(torch.autograd.Function):
         xhat, rstd, weight = ctx.saved_tensors
         d = xhat.shape[-1]
         gxhat = grad_out * weight
-        gx = rstd / d * (d * gxhat - gxhat.sum(-1, keepdim=True)
-                         - xhat * (gxhat * xhat).sum(-1, keepdim=True))
+        gx = (
+            rstd
+            / d
+            * (
+                d * gxhat
+                - gxhat.sum(-1, keepdim=True)
+                - xhat * (gxhat * xhat).sum(-1, keepdim=True)
+            )
+        )
         dims = tuple(range(grad_out.dim() - 1))
         return gx, (grad_out * xhat).sum(dims), grad_out.sum(dims)
 
