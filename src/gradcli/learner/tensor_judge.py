@@ -216,7 +216,7 @@ def check_function(
         notes += [n for n in more if n not in notes]
         if not oc.ok:
             continue
-        at = _args_text(oc.result["args"])
+        at = _args_text(oc.result["args"]) + (" (positive values)" if fam.get("positive") else "")
         if quiet:
             skipped.append(at)
             continue

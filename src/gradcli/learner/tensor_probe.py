@@ -209,7 +209,7 @@ def _example_args(ns: Any, name: str) -> list[list[Any]] | None:
     return out
 
 
-def _prepare(args: Sequence[Any], device: str | None) -> list[Any]:
+def prepare_args(args: Sequence[Any], device: str | None) -> list[Any]:
     """Fresh leaf tensors: floating tensors require grad; everything else as given."""
     import torch
 
@@ -260,14 +260,14 @@ def _args_for(
     if family["key"].startswith("example"):
         examples = _example_args(ns, name) or []
         index = int(family["key"].split(":")[1])
-        return _prepare(examples[index], device)
+        return prepare_args(examples[index], device)
     args = build_args(params, family["shapes"], bool(family.get("positive")), device)
     if args is None:
         raise ProbeInputError(
             f"{name}.forward takes {sum(1 for p in params if not _is_value_param(p))} tensors; "
             f"{len(family['shapes'])} shapes were given"
         )
-    return _prepare(args, None)
+    return prepare_args(args, None)
 
 
 # ---- running the user's code -------------------------------------------------------------------
@@ -314,7 +314,7 @@ def find(
     if examples is not None:
         source = "examples"
         for i, ex in enumerate(examples):
-            args = _prepare(ex, device)
+            args = prepare_args(ex, device)
             ok, error, finite = _try_forward(cls, args)
             families.append(
                 {
@@ -345,10 +345,10 @@ def find(
             fam.update(ok=False, error="the shapes do not fit forward's tensor parameters")
             families.append(fam)
             continue
-        ok, error, finite = _try_forward(cls, _prepare(built, None))
+        ok, error, finite = _try_forward(cls, prepare_args(built, None))
         if ok and not finite:  # log, sqrt, ...: try positive inputs
             pos = build_args(params, sh, True, device)
-            ok2, _, finite2 = _try_forward(cls, _prepare(pos or [], None))
+            ok2, _, finite2 = _try_forward(cls, prepare_args(pos or [], None))
             if ok2 and finite2:
                 fam["positive"] = True
                 finite = True
