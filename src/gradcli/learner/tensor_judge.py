@@ -63,8 +63,7 @@ MISTAKES: dict[str, Mistake] = {
                 "the gradient of {arg} equals {yours}; {right} matches the numerical gradient",
                 "use {right}"),
         Mistake("shape_error", "a shape error (a missing transpose?)",
-                "{method} {error}; {products}",
-                "a matrix gradient has its input's shape: pick the product that has it"),
+                "{error}; {products}", ""),
         Mistake("reduction_dim", "a reduction over the wrong dimension",
                 "the gradient of {arg} has shape {got_shape}: grad_out summed over dim "
                 "{got_dim}; {arg} has shape {shape}, so grad_out must be summed over dim "
@@ -318,7 +317,9 @@ class _Judge:
         kw.setdefault("blame", self.method)
         return Check(
             self.name, self.name, name, status, message=message,
-            hint=f"{name}: {message}" + (f"; {hint}" if hint else "") if status == "fail" else None,
+            hint=f"{label} at {self.at}: {message}" + (f"; {hint}" if hint else "")
+            if status == "fail"
+            else None,
             **kw,
         )  # fmt: skip
 
@@ -388,8 +389,7 @@ class _Judge:
             if c is None:
                 continue
             if not self.primary and c.status == "fail" and self.shape_failed:
-                quiet = "wrong shape"
-                continue
+                return [], "wrong shape"  # not meant for these shapes, maybe: none counted
             if saved and c.status == "fail":  # backward saw the changed tensor
                 c.consequence_of = f"{self.name}.forward"
             checks.append(c)
