@@ -101,6 +101,9 @@ PLANTED = [
     ("SquareChangesSaved", "backward modifies x in place"),
     ("Cumsum", "the largest differences (index: expected, got)"),
     ("ScaleGradForValue", "returns a tensor for factor, which is not a tensor"),
+    ("SquareTransposed", "has shape (4, 3), x has shape (3, 4): torch rejects it"),
+    ("DoubleOnMeta", "the gradient of x is on meta, x is on cpu"),
+    ("BigSquareFactor", "off by a factor of 1/2 everywhere"),
 ]
 
 
@@ -150,6 +153,8 @@ def test_learner_tensors_examples_and_one_family() -> None:
     assert "RowScale: checked at x (3, 4), s (4,) (found by trying shape families)" in notes
     assert "Gather: checked at x (5, 3), index (4,) int64 (from EXAMPLES)" in notes
     assert "float32" in notes  # Float32Mul is checked in its own dtype
+    big = next(c for c in report.checks if c.target == "BigSquare")
+    assert big.passed and "along 3 random directions" in big.message
 
 
 def test_learner_tensors_shapes_override() -> None:

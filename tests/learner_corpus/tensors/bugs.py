@@ -217,3 +217,46 @@ class SquareChangesSaved(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         x.mul_(2)
         return grad_out * x
+
+
+class SquareTransposed(torch.autograd.Function):
+    """wrong_shape: the gradient comes back transposed."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return (2 * x * grad_out).T
+
+
+class DoubleOnMeta(torch.autograd.Function):
+    """device: the gradient is created on another device."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return torch.empty(grad_out.shape, dtype=grad_out.dtype, device="meta")
+
+
+class BigSquareFactor(torch.autograd.Function):
+    """factor: too large for the entry-by-entry reference (checked along random directions)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return x * grad_out
+
+
+EXAMPLES = {"BigSquareFactor": lambda: (torch.randn(40, 30, dtype=torch.float64),)}

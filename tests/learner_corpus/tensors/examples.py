@@ -55,3 +55,20 @@ EXAMPLES = {
     "Gather": lambda: (torch.randn(5, 3, dtype=torch.float64), torch.tensor([0, 2, 2, 4])),
     "Float32Mul": lambda: (torch.randn(3, 4), torch.randn(3, 4)),
 }
+
+
+class BigSquare(torch.autograd.Function):
+    """Too large for the entry-by-entry reference: checked along random directions."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad_out
+
+
+EXAMPLES["BigSquare"] = lambda: (torch.randn(40, 30, dtype=torch.float64),)
