@@ -644,7 +644,9 @@ class _Judge:
             return [self.check(label, "fail", text, traceback=dbl["error"].get("traceback", ""))]
         ref = dbl.get("reference")
         if ref is None:
-            return [self.check(label, "not_run", "the inputs are too large for the reference")]
+            self.notes.append(f"{self.name}: backward of backward not checked at {self.at}: the "
+                              "inputs are too large for its reference")  # fmt: skip
+            return []
         checks = []
         offset = 0
         arg_names = [self.args[i]["name"] for i in self.grad_idx] + ["grad_out"] * (

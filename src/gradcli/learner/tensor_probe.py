@@ -42,6 +42,8 @@ EXAMPLES_NAME = "EXAMPLES"
 MAX_JACOBIAN = 4096
 #: the adaptive reference is computed when the inputs hold at most this many elements
 MAX_ELEMENTS = 400
+#: torch's seed before every call of forward (a dropout mask is the same at every call)
+FORWARD_SEED = 19
 #: random directions per input when it is too large for the entry-by-entry reference
 DIRECTIONS = 3
 #: gradients with more entries than this come back without their values
@@ -277,6 +279,15 @@ def _args_for(
 # ---- running the user's code -------------------------------------------------------------------
 
 
+def _apply(cls: Any, args: Sequence[Any]) -> Any:
+    """``cls.apply(*args)`` with torch's random generator reset first, so that a forward that
+    draws random numbers (dropout) draws the same ones every time the reference calls it."""
+    import torch
+
+    torch.manual_seed(FORWARD_SEED)
+    return cls.apply(*args)
+
+
 def _outputs(out: Any) -> list[Any]:
     return list(out) if isinstance(out, tuple) else [out]
 
@@ -296,7 +307,7 @@ def _try_forward(cls: Any, args: Sequence[Any]) -> tuple[bool, str, bool]:
     import torch
 
     try:
-        outs = _outputs(cls.apply(*args))
+        outs = _outputs(_apply(cls, args))
     except Exception as exc:  # the user's forward rejects these shapes
         return False, f"{type(exc).__name__}: {str(exc)[:160]}", False
     diff = _diff_outputs(outs)
@@ -568,7 +579,7 @@ def check(
     phase("forward", args=result["args"])
     before = _snapshot(args)
     with _SaveSpy() as spy:
-        outs = _outputs(cls.apply(*args))
+        outs = _outputs(_apply(cls, args))
     result["forward_mutates"] = _changed(params, args, before)
     diff = _diff_outputs(outs)
     result["outputs"] = [
@@ -607,7 +618,7 @@ def check(
         for i, p in zip(grad_idx, parts):
             full[i] = p
         with torch.no_grad():
-            got = _outputs(cls.apply(*full))
+            got = _outputs(_apply(cls, full))
         return [got[k].detach().to(torch.float64) for k in diff]
 
     weights = [vs[k].to(torch.float64) for k in diff]
@@ -869,7 +880,7 @@ def _double(
         full = list(args)
         for i, x in zip(grad_idx, xs_):
             full[i] = x
-        outs = _outputs(cls.apply(*full))
+        outs = _outputs(_apply(cls, full))
         targets = [outs[k] for k in diff]
         gos = [w.to(t.dtype) for w, t in zip(ws_, targets)]
         grads = torch.autograd.grad(targets, list(xs_), gos, create_graph=create, allow_unused=True)
@@ -918,7 +929,18 @@ def _double(
 
 
 def run(ns: Any, req: Mapping[str, Any], phase: Phase) -> dict[str, Any]:
-    """The worker's entry point for ``{"kind": "tensor_function", ...}`` requests."""
+    """The worker's entry point for ``{"kind": "tensor_function", ...}`` requests.
+
+    torch's warnings are silenced: the reference calls forward thousands of times, and a
+    warning there is not the user's print."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _run(ns, req, phase)
+
+
+def _run(ns: Any, req: Mapping[str, Any], phase: Phase) -> dict[str, Any]:
     device = str(req.get("device") or "cpu")
     if req.get("mode") == "find":
         shapes = req.get("shapes")
