@@ -271,3 +271,14 @@ def test_learner_tensors_modules_do_not_import_torch() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_learner_tensors_double_backward_factor() -> None:
+    report = _check("double.py", double=True)
+    first = [c for c in report.checks if "backward of backward" not in c.name]
+    assert first and all(c.passed for c in first)
+    bad = [c for c in report.checks if c.status == "fail"]
+    assert bad and all(c.target == "CubeHalfGraph" for c in bad)
+    assert any("d/dx" in c.name and "factor of 1/2" in c.message for c in bad), [
+        c.message for c in bad
+    ]

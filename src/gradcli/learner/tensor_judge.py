@@ -228,7 +228,8 @@ def check_function(
         how = src.get(found["source"], "found by trying shape families")
         notes.append(
             f"{name}: checked at {'; '.join(used)} ({how}); expected values: the float64 "
-            f"numerical derivative of your forward, estimated error at most {worst_error:.0e}"
+            f"numerical derivative of your forward, estimated error at most "
+            f"{max(worst_error, 1e-16):.0e}"
         )
     if skipped:
         notes.append(
