@@ -208,3 +208,17 @@ class Dropout(torch.autograd.Function):
     def backward(ctx, grad_out):
         (mask,) = ctx.saved_tensors
         return grad_out * mask
+
+
+class MaskedScale(torch.autograd.Function):
+    """A float mask treated as a constant: None for it is a choice, noted, not failed."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (mask,) = ctx.saved_tensors
+        return grad_out * mask, None
