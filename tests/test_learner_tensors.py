@@ -49,7 +49,7 @@ def _failures(report: FileReport, target: str) -> list[str]:
 
 CORRECT = [
     "Square", "Mul", "MatMul", "Linear", "BiasAdd", "Softmax", "LayerNorm", "SumDim", "MaxRow",
-    "Exp", "Scale", "Cube", "Dropout", "MaskedScale",
+    "Exp", "Scale", "Cube", "Dropout", "MaskedScale", "ReluInPlace",
 ]  # fmt: skip
 
 

@@ -216,7 +216,9 @@ def _example_args(ns: Any, name: str) -> list[list[Any]] | None:
 
 
 def prepare_args(args: Sequence[Any], device: str | None) -> list[Any]:
-    """Fresh leaf tensors: floating tensors require grad; everything else as given."""
+    """Fresh tensors: floating ones require grad, and are not leaves (a clone of a leaf), so
+    that a forward that changes its input in place with ``ctx.mark_dirty`` may; everything
+    else as given."""
     import torch
 
     out = []
@@ -226,7 +228,7 @@ def prepare_args(args: Sequence[Any], device: str | None) -> list[Any]:
             if device is not None:
                 t = t.to(device)
             if t.is_floating_point():
-                t.requires_grad_(True)
+                t = t.requires_grad_(True).clone()
             out.append(t)
         else:
             out.append(a)
@@ -425,6 +427,13 @@ def _files(cls: Any) -> set[str]:
     return out
 
 
+def _arg_index(params: Sequence[Mapping[str, Any]], name: str) -> int:
+    for i, p in enumerate(params):
+        if p["name"] == name:
+            return i
+    return int(name[3:]) if name.startswith("arg") and name[3:].isdigit() else -1
+
+
 def _snapshot(args: Sequence[Any]) -> list[Any]:
     import torch
 
@@ -471,7 +480,7 @@ def _splitter(templates: Sequence[Any], device: str) -> Callable[[Any], list[Any
     shapes = [tuple(t.shape) for t in templates]
 
     def split(vec: Any) -> list[Any]:
-        t = torch.as_tensor(vec, dtype=torch.float64).to(device)
+        t = torch.tensor(vec, dtype=torch.float64).to(device)  # a copy: forward may change it
         parts = []
         start = 0
         for n, s in zip(sizes, shapes):
@@ -578,9 +587,13 @@ def check(
     grad_idx = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
     phase("forward", args=result["args"])
     before = _snapshot(args)
+    originals = _snapshot(args)
     with _SaveSpy() as spy:
         outs = _outputs(_apply(cls, args))
-    result["forward_mutates"] = _changed(params, args, before)
+    dirty = [n for n in _changed(params, args, before)]
+    result["forward_mutates"] = [
+        n for n, i in ((n, _arg_index(params, n)) for n in dirty) if i not in spy.dirty(args)
+    ]
     diff = _diff_outputs(outs)
     result["outputs"] = [
         {
@@ -608,7 +621,9 @@ def check(
 
     # -- the reference: float64 copies of the inputs, the user's own forward
     phase("reference", args=result["args"])
-    base = [args[i].detach().to(torch.float64) for i in grad_idx]
+    # the inputs as they were before forward (mark_dirty may have changed them since)
+    initial = _snapshot(originals)
+    base = [initial[i].to(torch.float64) for i in grad_idx]
     x0 = np.concatenate([b.reshape(-1).cpu().numpy() for b in base]) if base else np.zeros(0)
     split = _splitter(base, device)
 
@@ -658,7 +673,11 @@ def check(
 
     if double:
         phase("double_backward", args=result["args"])
-        result["double"] = _double(cls, args, grad_idx, vs, diff, files, device, seed)
+        fresh = [
+            o.requires_grad_(True) if o is not None and i in grad_idx else a
+            for i, (a, o) in enumerate(zip(args, initial))
+        ]
+        result["double"] = _double(cls, fresh, grad_idx, vs, diff, files, device, seed)
     return result
 
 
@@ -680,10 +699,25 @@ class _SaveSpy:
             return original(ctx, *tensors)
 
         FunctionCtx.save_for_backward = spy  # type: ignore[method-assign,assignment]
+        self.original_dirty = FunctionCtx.mark_dirty
+        self.marked: list[Any] = []
+        original_dirty = self.original_dirty
+        marked = self.marked
+
+        def dirty(ctx: Any, *tensors: Any) -> Any:
+            marked.extend(tensors)
+            return original_dirty(ctx, *tensors)
+
+        FunctionCtx.mark_dirty = dirty  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.cls.save_for_backward = self.original  # type: ignore[method-assign]
+        self.cls.mark_dirty = self.original_dirty  # type: ignore[method-assign]
+
+    def dirty(self, args: Sequence[Any]) -> set[int]:
+        """The positions of the arguments forward declared with ``ctx.mark_dirty``."""
+        return {i for i, a in enumerate(args) if any(a is t for t in self.marked)}
 
     def changed(
         self,
@@ -879,7 +913,7 @@ def _double(
     def first(xs_: Sequence[Any], ws_: Sequence[Any], create: bool) -> Any:
         full = list(args)
         for i, x in zip(grad_idx, xs_):
-            full[i] = x
+            full[i] = x.clone()  # not a leaf: mark_dirty may change it
         outs = _outputs(_apply(cls, full))
         targets = [outs[k] for k in diff]
         gos = [w.to(t.dtype) for w, t in zip(ws_, targets)]

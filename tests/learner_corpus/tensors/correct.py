@@ -222,3 +222,19 @@ class MaskedScale(torch.autograd.Function):
     def backward(ctx, grad_out):
         (mask,) = ctx.saved_tensors
         return grad_out * mask, None
+
+
+class ReluInPlace(torch.autograd.Function):
+    """Changes its input in place, declared with ctx.mark_dirty: allowed."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mark_dirty(x)
+        x.clamp_(min=0)
+        ctx.save_for_backward(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (y > 0).to(grad_out.dtype)
