@@ -40,8 +40,10 @@ EXAMPLES_NAME = "EXAMPLES"
 
 #: the full Jacobian is computed when (inputs' elements) x (outputs' elements) is at most this
 MAX_JACOBIAN = 4096
-#: the adaptive reference is computed when the inputs hold at most this many elements
-MAX_ELEMENTS = 400
+#: the entry-by-entry adaptive reference is computed when the inputs hold at most this many
+#: elements (up to 30 forward calls each: a slow forward must still fit the time limit); larger
+#: inputs are checked along random directions
+MAX_ELEMENTS = 80
 #: torch's seed before every call of forward (a dropout mask is the same at every call)
 FORWARD_SEED = 19
 #: random directions per input when it is too large for the entry-by-entry reference
@@ -586,13 +588,12 @@ def check(
     result["args"] = describe_args(params, args)
     grad_idx = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
     phase("forward", args=result["args"])
-    before = _snapshot(args)
-    originals = _snapshot(args)
+    initial = _snapshot(args)  # the inputs as they were (forward may change them in place)
     with _SaveSpy() as spy:
         outs = _outputs(_apply(cls, args))
-    dirty = [n for n in _changed(params, args, before)]
+    declared = spy.dirty(args)  # ctx.mark_dirty: changed in place, and said so
     result["forward_mutates"] = [
-        n for n, i in ((n, _arg_index(params, n)) for n in dirty) if i not in spy.dirty(args)
+        n for n in _changed(params, args, initial) if _arg_index(params, n) not in declared
     ]
     diff = _diff_outputs(outs)
     result["outputs"] = [
@@ -621,8 +622,6 @@ def check(
 
     # -- the reference: float64 copies of the inputs, the user's own forward
     phase("reference", args=result["args"])
-    # the inputs as they were before forward (mark_dirty may have changed them since)
-    initial = _snapshot(originals)
     base = [initial[i].to(torch.float64) for i in grad_idx]
     x0 = np.concatenate([b.reshape(-1).cpu().numpy() for b in base]) if base else np.zeros(0)
     split = _splitter(base, device)
@@ -656,7 +655,7 @@ def check(
     # -- the user's backward, called directly on the graph's ctx (raw results)
     ctx = next((outs[k].grad_fn for k in diff), None)
     phase("backward", args=result["args"])
-    before = _snapshot(args)
+    before_backward = _snapshot(args)
     runs = []
     for factor in (1.0, SCALE):
         gos = [(v * factor).detach().clone() if v is not None else None for v in vs]
@@ -668,7 +667,7 @@ def check(
             break
         runs.append(_raw(raw, torch))
     result["backward"] = runs
-    result["backward_mutates"] = _changed(params, args, before)
+    result["backward_mutates"] = _changed(params, args, before_backward)
     result["candidates"] = _candidates(ctx, args, params, grad_idx, vs, diff)
 
     if double:
