@@ -2,10 +2,10 @@
 
 The same planted bugs (tests/learner_corpus/tensors/bugs.py, one per class) at the same inputs
 (the first shape family gradcli finds): what each tool says, in one line, and how long each
-takes in this process. gradcli's time is the probe (forward, the adaptive float64 reference, the
-user's backward twice, the products a matrix gradient could be) plus the judge, for one family;
-`gradcli check FILE` checks up to three families per Function in a child process, and the last
-line times that end to end.
+takes in this process (torch on one thread for both, as in gradcli's child). gradcli's time is
+the probe (forward, the adaptive float64 reference, the user's backward twice, the products a
+matrix gradient could be) plus the judge, for one family; `gradcli check FILE` checks up to
+three families per Function in a child process, and the last line times that end to end.
 
 Run:  python benchmarks/bench_tensor_check.py [--runs 3] [--smoke]
 """
@@ -94,8 +94,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.runs = 1
+    import torch
+
     from gradcli.learner import tensor_probe as tp
 
+    torch.set_num_threads(1)  # as gradcli's child does: tiny tensors, no thread pool, both tools
     module = _load()
     names = tp.find_functions(module)
     if args.smoke:
