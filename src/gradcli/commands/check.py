@@ -20,6 +20,7 @@ EPILOG = (
     "  gradcli check exercises/               the progress table of an exercise folder\n\n"
     "  gradcli check derivatives.py --json    one JSON object (for scripts and grading)\n\n"
     "  gradcli check engine.py --class Value --timeout 3 --no-torch\n\n"
+    "  gradcli check kernels.py --double      your torch.autograd.Functions, 2nd order too\n\n"
     '  for f in submissions/*/value.py; do gradcli check "$f" --json; done > grades.jsonl\n\n'
     "The file is your own Python: gradcli runs it in a separate process, as python or pytest "
     "would, with a time limit per check. Expression text typed on the command line (grad, "
@@ -28,7 +29,8 @@ EPILOG = (
 
 PATH_HELP = (
     "A Python file (a Value class, gradf, forward_difference, symmetric_difference, softmax, "
-    "nll), or an exercise folder from 'gradcli exercises new'."
+    "nll, torch.autograd.Function subclasses), or an exercise folder from 'gradcli exercises "
+    "new'."
 )
 
 

@@ -163,7 +163,11 @@ def check_functions(
     shapes were used, what the reference's error is).
     """
     checks: list[Check] = []
-    notes: list[str] = []
+    notes: list[str] = [
+        f"--shapes {k}:...: this file defines no Function named {k} (it defines {', '.join(names)})"
+        for k in (shapes or {})
+        if k != "*" and k not in names
+    ]
     for name in names:
         c, n = check_function(session, name, _shapes_for(shapes, name), double, device)
         checks += c
