@@ -238,3 +238,86 @@ class ReluInPlace(torch.autograd.Function):
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
         return grad_out * (y > 0).to(grad_out.dtype)
+
+
+class Identity(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Flatten(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return x.reshape(-1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+class MulNeeds(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = g * b
+        if ctx.needs_input_grad[1]:
+            gb = g * a
+        return ga, gb
+
+
+class Tanh(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(False)
+        y = x.tanh()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        if g is None:
+            return None
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class Pow(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p: float = 3.0):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return x.abs() ** p
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ctx.p * x.abs() ** (ctx.p - 1) * x.sign(), None
+
+
+class Sort(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y, idx = torch.sort(x, dim=-1)
+        ctx.save_for_backward(idx)
+        ctx.mark_non_differentiable(idx)
+        return y, idx
+
+    @staticmethod
+    def backward(ctx, gy, gi):
+        (idx,) = ctx.saved_tensors
+        out = torch.zeros_like(gy)
+        out.scatter_(-1, idx, gy)
+        return out
