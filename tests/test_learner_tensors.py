@@ -110,6 +110,7 @@ PLANTED = [
     ("SquareTransposed", "has shape (4, 3), x has shape (3, 4): torch rejects it"),
     ("DoubleOnMeta", "the gradient of x is on meta, x is on cpu"),
     ("BigSquareFactor", "off by a factor of 1/2 everywhere"),
+    ("SquareLastColumn", "is wrong in column 3 (every row)"),
 ]
 
 

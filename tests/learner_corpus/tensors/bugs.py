@@ -259,4 +259,20 @@ class BigSquareFactor(torch.autograd.Function):
         return x * grad_out
 
 
+class SquareLastColumn(torch.autograd.Function):
+    """mismatch (a pattern): the last column's gradient is dropped."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        g = 2 * x * grad_out
+        g[..., -1] = 0
+        return g
+
+
 EXAMPLES = {"BigSquareFactor": lambda: (torch.randn(40, 30, dtype=torch.float64),)}
