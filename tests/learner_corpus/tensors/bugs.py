@@ -260,7 +260,7 @@ class BigSquareFactor(torch.autograd.Function):
 
 
 class SquareLastColumn(torch.autograd.Function):
-    """mismatch (a pattern): the last column's gradient is dropped."""
+    """pattern: the last column's gradient is dropped."""
 
     @staticmethod
     def forward(ctx, x):
