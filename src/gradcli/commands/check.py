@@ -7,7 +7,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ EPILOG = (
     "  gradcli check exercises/               the progress table of an exercise folder\n\n"
     "  gradcli check derivatives.py --json    one JSON object (for scripts and grading)\n\n"
     "  gradcli check engine.py --class Value --timeout 3 --no-torch\n\n"
+    "  gradcli check kernels.py --double      your torch.autograd.Functions, 2nd order too\n\n"
     '  for f in submissions/*/value.py; do gradcli check "$f" --json; done > grades.jsonl\n\n'
     "The file is your own Python: gradcli runs it in a separate process, as python or pytest "
     "would, with a time limit per check. Expression text typed on the command line (grad, "
@@ -33,8 +34,8 @@ EPILOG = (
 
 PATH_HELP = (
     "A Python file, a notebook (.ipynb) or a script exported from one (.py/.txt) holding a "
-    "Value class (any name), gradf, forward_difference, symmetric_difference, softmax or nll; "
-    "or an exercise folder from 'gradcli exercises new'."
+    "Value class (any name), gradf, forward_difference, symmetric_difference, softmax, nll or "
+    "torch.autograd.Function subclasses; or an exercise folder from 'gradcli exercises new'."
 )
 
 
@@ -74,12 +75,30 @@ def check_command(
         "network, its own PID namespace (default: off for check).",
         show_default=False,
     ),
+    shapes: list[str] | None = typer.Option(
+        None,
+        "--shapes",
+        help="Input shapes for a torch.autograd.Function, e.g. 3x4,4x5 or MatMul:3x4,4x5 "
+        "(() is a scalar); repeat it for several Functions.",
+        metavar="SPEC",
+    ),
+    double: bool = typer.Option(
+        False, "--double", help="Also check backward of backward (torch.autograd.Function)."
+    ),
+    device: str = typer.Option(
+        "cpu",
+        "--device",
+        help="Where torch.autograd.Function checks run: cpu or cuda.",
+        metavar="DEV",
+    ),
 ) -> ExitStatus:
     """Check your own implementation: which rule is wrong, where, and what it should be.
 
     Finds what the file defines and checks each piece it knows: a micrograd-style Value class
     (each operation alone, each node's _backward, then backward()'s walk over the graph),
-    finite-difference functions, the exercise's gradf, softmax and nll. Expected values come
+    finite-difference functions, the exercise's gradf, softmax and nll, and every
+    torch.autograd.Function's backward (against the numerical derivative of its own forward).
+    Expected values come
     from gradcli's op table and, when installed, PyTorch in float64. Exit code 0 when every
     check passes or what is missing is only not written yet (said as todo), 1 when a check
     fails (in an exercise folder: until every exercise is done), 2 when there is nothing to
@@ -97,6 +116,7 @@ def check_command(
         if watch and as_json:
             raise GradcliError("--watch and --json do not go together", hint="drop one of them")
         target = _path(path)
+        opts.tensors = _tensor_options(shapes, double, device)
         from gradcli.learner import sandbox as containment
 
         policy = containment.resolve(sandbox, False, write_err)
@@ -116,6 +136,7 @@ class Options:
     given: dict[str, str]
     use_torch: bool
     verbose: bool
+    tensors: dict[str, Any] = field(default_factory=dict)  # torch.autograd.Function options
 
 
 def _seconds(text: str, option: str, most: float) -> float:
@@ -150,6 +171,23 @@ def _attrs(text: str | None) -> dict[str, str]:
             )
         given[role] = name
     return given
+
+
+def _tensor_options(specs: list[str] | None, double: bool, device: str) -> dict[str, Any]:
+    """``--shapes``, ``--double`` and ``--device`` for torch.autograd.Function checks."""
+    from gradcli.learner.tensor_judge import parse_shapes
+
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise GradcliError(f"--device {device}: choose cpu or cuda", hint="e.g. --device cuda")
+    if device != "cpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GradcliError(
+                f"--device {device}: CUDA is not available here (torch {torch.__version__})",
+                hint="run without --device, or on a machine with a GPU",
+            )
+    return {"shapes": parse_shapes(specs or []), "double": double, "device": device}
 
 
 def _path(path: str | None) -> Path:
@@ -192,6 +230,7 @@ def _run(target: Path, shown: str, opts: Options, as_json: bool) -> ExitStatus:
                 given=opts.given,
                 budget=opts.budget,
                 progress=progress,
+                tensor_options=opts.tensors,
             )
     if target.is_dir():
         if as_json:

@@ -32,20 +32,33 @@ def check_file(
     budget: float = DEFAULT_BUDGET,
     progress: Callable[[str], None] | None = None,
     required: tuple[str, ...] = (),
+    tensor_options: dict[str, Any] | None = None,
 ) -> FileReport:
     """Load ``path`` (a ``.py``, a notebook or an exported script) in a child process and check
     every piece it defines.
 
     ``given`` names roles of the class the adapter would otherwise find (``{"grad": "g"}``);
     ``budget`` bounds the whole file's time; ``required`` lists what a profile (an exercise)
-    demands, so that its absence is a todo. Raises :class:`NothingToCheck` when the file defines
-    nothing gradcli knows; a file that does not load gives a report with ``load_error`` set.
+    demands, so that its absence is a todo; ``tensor_options``: ``shapes``, ``double``,
+    ``device`` for torch.autograd.Function checks. Raises :class:`NothingToCheck` when the file
+    defines nothing gradcli knows; a file that does not load gives a report with ``load_error``.
     """
     started = time.monotonic()
     refs = refs or References(use_torch=use_torch)
     report = FileReport(display or str(path))
     try:
-        _check_file(path, timeout, class_name, refs, report, given, budget, progress, required)
+        _check_file(
+            path,
+            timeout,
+            class_name,
+            refs,
+            report,
+            given,
+            budget,
+            progress,
+            required,
+            tensor_options,
+        )
     finally:
         report.duration_s = time.monotonic() - started
     return report
@@ -61,6 +74,7 @@ def _check_file(
     budget: float,
     progress: Callable[[str], None] | None,
     required: tuple[str, ...],
+    tensor_options: dict[str, Any] | None,
 ) -> None:
     report.required = bool(required)
     with Session(path, class_name, timeout, given, budget, progress) as session:
@@ -81,7 +95,8 @@ def _check_file(
         report.notes += hello.get("class_notes", [])
         functions = hello.get("functions", [])
         vinfo = hello.get("value_class")
-        if vinfo is None and not functions:
+        tensor_functions = hello.get("tensor_functions") or []
+        if vinfo is None and not functions and not tensor_functions:
             broken = [
                 u for u in hello.get("units", []) if u["kind"] in ("error", "timeout", "skipped")
             ]
@@ -91,7 +106,7 @@ def _check_file(
             raise NothingToCheck(
                 f"{report.file} defines nothing gradcli checks: no class Value and none of "
                 "gradf, forward_difference, backward_difference, symmetric_difference "
-                "(central_difference), softmax, nll",
+                "(central_difference), softmax, nll, nor a torch.autograd.Function",
                 hint="name your class Value (or give --class NAME), or start from "
                 "'gradcli exercises new DIR'",
             )
@@ -159,6 +174,13 @@ def _check_file(
             if "nll" in functions:
                 report.checks += fc.check_nll(session, refs, own, value_from)
             fc.link_softmax(report.checks)
+        if tensor_functions:  # torch.autograd.Function subclasses
+            from gradcli.learner.tensor_judge import check_functions
+
+            report.found += tensor_functions
+            checks, notes = check_functions(session, tensor_functions, **(tensor_options or {}))
+            report.checks += checks
+            report.notes += notes
         _link_to_value(report.checks)
         if "budget" in session.stopped.get("*", ""):
             skipped = sum(c.status == "not_run" for c in report.checks)
@@ -172,6 +194,8 @@ def _check_file(
                 f"your code printed {session.printed:,} characters while it was checked (not shown)"
             )
     report.reference = refs.describe()
+    if vinfo is None and not functions:  # only torch.autograd.Functions
+        report.reference = "the float64 numerical derivative of your own forward"
     for d in refs.disagreements:
         report.notes.append(f"gradcli and PyTorch disagree on {d} (please report this)")
 

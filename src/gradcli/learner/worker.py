@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-from gradcli.learner import probes
+from gradcli.learner import probes, tensor_probe
 from gradcli.learner.programs import FEATURES, FUNCTION_NAMES, UNARY_METHODS
 
 #: characters of the learner's printed output kept per request (the rest is counted)
@@ -266,6 +266,7 @@ class Worker:
             for n in FUNCTION_NAMES
             if callable(getattr(module, n, None)) and self._defined_here(getattr(module, n))
         ]
+        info["tensor_functions"] = tensor_probe.find_functions(module)  # issue 19
         return info
 
     def _defined_here(self, fn: Any) -> bool:
@@ -278,6 +279,8 @@ class Worker:
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         kind = req["kind"]
         assert self.module is not None
+        if kind == "tensor_function":  # issue 19: torch.autograd.Function subclasses
+            return tensor_probe.run(self.module, req, self.phase)
         if kind == "program":
             return probes.run_program(
                 self.adapter, req["program"], req["point"], req["mode"], self.phase
