@@ -24,6 +24,7 @@ BAD_INPUT = {
     "ops": ["ops", "nosuch"],
     "check": ["check", "/no/such/file.py"],
     "exercises": ["exercises", "old"],
+    "grade": ["grade", "/no/such/folder"],
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class Adapter:
     gaps: dict[str, str] = field(default_factory=dict)  # role -> why it is not known
     notes: list[str] = field(default_factory=list)
     init_grad: float | None = None  # a fresh node's grad, when it is not 0
+    precision: str = "float64"  # "float32" when the number is stored in single precision
     extra: dict[str, Any] = field(default_factory=dict)  # the constructor's other arguments
 
     # ---- working the class ---------------------------------------------------------------------
@@ -149,6 +151,7 @@ class Adapter:
             "gaps": dict(self.gaps),
             "notes": list(self.notes),
             "init_grad": self.init_grad,
+            "precision": self.precision,
         }
 
 
@@ -170,11 +173,25 @@ def _patched_here(cls: type, filenames: set[str]) -> bool:
     return False
 
 
+def _from_beside(cls: type, beside: Callable[[str], bool] | None) -> bool:
+    """Was ``cls`` imported from a file of the learner's own (``from micrograd import Value``
+    where micrograd.py sits beside the notebook), never from an installed package?"""
+    if beside is None:
+        return False
+    mod = sys.modules.get(getattr(cls, "__module__", ""), None)
+    path = getattr(mod, "__file__", None)
+    return bool(path) and "site-packages" not in str(path) and beside(str(path))
+
+
 def find_class(
-    module: ModuleType, filenames: set[str], class_name: str | None
+    module: ModuleType,
+    filenames: set[str],
+    class_name: str | None,
+    beside: Callable[[str], bool] | None = None,
 ) -> tuple[type | None, list[str]]:
-    """The class to check: ``class_name``; else ``Value`` when the learner's code defines or
-    extends it; else the one class with arithmetic dunders. Returns it and notes."""
+    """The class to check: ``class_name``; else ``Value`` when the learner's code defines,
+    extends or imports it from a file of their own; else the one class with arithmetic dunders.
+    Returns it and notes."""
     ns = vars(module)
     if class_name is not None:
         cls = ns.get(class_name)
@@ -183,7 +200,11 @@ def find_class(
         v
         for v in ns.values()
         if isinstance(v, type)
-        and (getattr(v, "__module__", None) == module.__name__ or _patched_here(v, filenames))
+        and (
+            getattr(v, "__module__", None) == module.__name__
+            or _patched_here(v, filenames)
+            or _from_beside(v, beside)
+        )
     ]
     value = ns.get("Value")
     if isinstance(value, type) and value in mine:
@@ -306,6 +327,14 @@ def resolve(
         )
         return a
     a.names["data"] = data
+    stored = getattr(v, data, None)
+    kind = str(getattr(stored, "dtype", type(stored).__name__))
+    if "float32" in kind or "float16" in kind or "bfloat16" in kind:
+        a.precision = "float32"
+        a.notes.append(
+            f"{cls.__name__} stores its number as {kind.split('.')[-1]}: values are compared to "
+            "single precision (about 7 digits)"
+        )
 
     # the gradient: a number beside it, by name
     grad = given.get("grad")
@@ -436,6 +465,12 @@ def resolve(
         )
     else:
         a.names["backward"] = back
+    if "backward" in a.gaps and "step" in a.gaps:  # one line, not two that contradict
+        del a.gaps["step"]
+        a.gaps["backward"] = (
+            f"{cls.__name__} has no backward() and its nodes no per-node step (as micrograd's "
+            "_backward): only the values were checked"
+        )
     return a
 
 

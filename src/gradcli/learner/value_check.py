@@ -11,13 +11,13 @@ own graph shows, or as the lecture builds it) is marked as a consequence of that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gradcli.learner import diagnose as dg
 from gradcli.learner.diagnose import num
-from gradcli.learner.expected import Ref, References, close
+from gradcli.learner.expected import ATOL, RTOL, Ref, References, close
 from gradcli.learner.outcome import blame_label, op_of_method, outcome_check, unsupported
 from gradcli.learner.probes import UPSTREAM
 from gradcli.learner.programs import (
@@ -71,6 +71,10 @@ class ValueChecker:
         adapter = info.get("adapter") or {}
         self.names: dict[str, str] = adapter.get("names", {})
         self.init_grad: float | None = adapter.get("init_grad")
+        # single-precision numbers are compared to single precision, never a false alarm
+        self.rtol, self.atol = (
+            (2e-6, 1e-7) if adapter.get("precision") == "float32" else (RTOL, ATOL)
+        )
         self.required: set[str] = set()  # a profile's methods: missing, they are todo, not notes
         self.slow = False  # backward() was found too slow (said once)
         if "backward" not in self.names or "grad" not in self.names:
@@ -163,6 +167,9 @@ class ValueChecker:
         )
         c.calls = list(o.result.get("calls") or o.known.get("calls") or [])
         return c
+
+    def close(self, got: float | None, want: float | None, rtol: float = 0.0) -> bool:
+        return close(got, want, max(rtol, self.rtol), self.atol)
 
     def add(self, check: Check) -> Check:
         self.result.checks.append(check)
@@ -356,7 +363,7 @@ class ValueChecker:
             method=prog.method,
             calls=_calls(outs),
         )
-        if all(close(g, w) for g, w in zip(got, want)):
+        if all(self.close(g, w) for g, w in zip(got, want)):
             check.message = self.agree(refs)
             return check
         at = _point(prog, prog.points[i])
@@ -408,7 +415,7 @@ class ValueChecker:
             method=prog.method,
             calls=_calls(outs),
         )
-        if all(close(g, w) for g, w in zip(gains, scaled)):
+        if all(self.close(g, w) for g, w in zip(gains, scaled)):
             check.message = (
                 f"with out.grad = {num(UPSTREAM)}, {slot.name}.grad gains out.grad * "
                 f"d/d{slot.name} and keeps what it held, at {len(outs)} points"
@@ -462,7 +469,7 @@ class ValueChecker:
             method=prog.method,
             calls=_calls(outs),
         )
-        if all(close(g, w) for g, w in zip(got, want)):
+        if all(self.close(g, w) for g, w in zip(got, want)):
             check.message = self.agree(refs)
             return check
         check.status = "fail"
@@ -471,7 +478,7 @@ class ValueChecker:
         rule = _rule(prog, slot)
         seeds = [o.result.get("out_grad") for o in outs]
         seed = seeds[i]
-        no_seed = seed is not None and not close(seed, 1.0)
+        no_seed = seed is not None and not self.close(seed, 1.0)
         if local is not None and local.passed:
             check.blame = "backward"
             why = f"{prog.op}'s _backward is right (checked alone), so the fault is in backward()"
@@ -480,7 +487,7 @@ class ValueChecker:
             check.hint = f"{name}: expected {dg.eq(rule, want[i])}, got {num(got[i])}: {why}"
             return check
         check.hint = dg.explain_full(name, rule, got, want, self.candidates(prog, slot, outs))
-        if no_seed and all(close(g, 0.0) for g in got):
+        if no_seed and all(self.close(g, 0.0) for g in got):
             check.blame = "backward"
             check.hint += (
                 f"; the output's grad is {num(seed)} after backward(): it must be set to 1 "
@@ -515,10 +522,12 @@ class ValueChecker:
             (pi, li)
             for pi, (o, r) in enumerate(zip(outs, refs))
             for li in range(len(prog.leaves))
-            if not close(o.result["grads"][li], r.grads[li])
+            if not self.close(o.result["grads"][li], r.grads[li])
         ]
         wrong_value = [
-            pi for pi, (o, r) in enumerate(zip(outs, refs)) if not close(o.result["data"], r.data)
+            pi
+            for pi, (o, r) in enumerate(zip(outs, refs))
+            if not self.close(o.result["data"], r.data)
         ]
         if not wrong and not wrong_value:
             c = Check(
@@ -553,7 +562,7 @@ class ValueChecker:
     def traversal_why(self, prog: Program, point: Sequence[float], out: Outcome, ref: Ref) -> str:
         """What backward() does wrong on this graph, watched node by node where it can be."""
         seed = out.result.get("out_grad")
-        if seed is not None and not close(seed, 1.0):
+        if seed is not None and not self.close(seed, 1.0):
             return (
                 f"the output's grad is {num(seed)} after backward(), not 1: set self.grad = 1 "
                 "before calling the _backward steps (the seed)"
@@ -561,13 +570,13 @@ class ValueChecker:
         if self.has_step:
             t = self.call(prog, point, "trace")
             if t.ok and t.result.get("has_backward"):
-                return _trace_why(t.result, ref)
+                return _trace_why(t.result, ref, self.close)
         if prog.key in ("twice_add", "twice_mul", "twice_used"):
             return (
                 "a Value used twice gets only one of its contributions: every contribution must "
                 "be added (+=) to child.grad, never assigned"
             )
-        if all(close(g, 0.0) for g in out.result["grads"]):
+        if all(self.close(g, 0.0) for g in out.result["grads"]):
             return "the gradients never reach the inputs"
         return (
             "each operation passes alone, so look at backward(): the nodes must be visited once "
@@ -585,7 +594,7 @@ class ValueChecker:
         c = Check(self.name, "backward", name, "pass", 1.0, got, blame="backward")
         c.calls = _calls([o])
         c.message = f"out.grad is {num(got)} after out.backward()"
-        if not close(got, 1.0):
+        if not self.close(got, 1.0):
             c.status = "fail"
             c.hint = (
                 f"{name}: out.grad is {num(got)} after out.backward(): set self.grad = 1 before "
@@ -614,7 +623,7 @@ class ValueChecker:
         c = Check(self.name, "backward", name, "pass", ref.grads[1], got[1], blame="backward")
         c.calls = _calls([o])
         c.message = "no RecursionError past the recursion limit"
-        if not all(close(g, w, 1e-8) for g, w in zip(got, ref.grads)):
+        if not all(self.close(g, w, 1e-8) for g, w in zip(got, ref.grads)):
             c.status = "fail"
             c.message = f"d/db expected {dg.vs(ref.grads[1], got[1])}"
             c.hint = f"{prog.name}: {c.message}"
@@ -627,15 +636,15 @@ class ValueChecker:
             return
         ref = self.refs.program(REPEAT, REPEAT.points[0])
         first, second = o.result["first"], o.result["second"]
-        if not all(close(a, b) for a, b in zip(first, ref.grads)):
+        if not all(self.close(a, b) for a, b in zip(first, ref.grads)):
             return  # the first call is already wrong: the checks above say why
         base = (
             f"calling backward() twice on {REPEAT.name}: a.grad goes from {num(first[0])} to "
             f"{num(second[0])}"
         )
-        if all(close(x, y) for x, y in zip(first, second)):
+        if all(self.close(x, y) for x, y in zip(first, second)):
             self.result.notes.append(f"{base}: each call starts afresh (the grads are zeroed)")
-        elif all(close(y, 2 * x) for x, y in zip(first, second)):
+        elif all(self.close(y, 2 * x) for x, y in zip(first, second)):
             self.result.notes.append(
                 f"{base}: the gradients accumulate into the inputs, as PyTorch's do; zero them "
                 "before each backward() (PyTorch: zero_grad())"
@@ -730,9 +739,9 @@ class ValueChecker:
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def _trace_why(r: dict[str, Any], ref: Ref) -> str:
+def _trace_why(r: dict[str, Any], ref: Ref, near: Callable[..., bool] = close) -> str:
     """The traversal fault, from watching which node's _backward ran when."""
-    if not all(close(a, b) for a, b in zip(r["ours"], ref.grads)):
+    if not all(near(a, b) for a, b in zip(r["ours"], ref.grads)):
         return (
             "even walked in the right order, your _backward rules give wrong gradients here: a "
             "rule goes wrong when an input is used more than once"

@@ -71,6 +71,10 @@ class Sink(io.TextIOBase):
         return text, count
 
 
+#: gradcli's own package: never the learner's code, wherever the learner's folder is
+_GRADCLI = Path(__file__).resolve().parents[1]
+
+
 class UnitTimeout(BaseException):
     """A top-level unit of the learner's file ran past its limit (raised by the alarm)."""
 
@@ -215,11 +219,26 @@ class Worker:
         from gradcli.learner import adapter as ad
 
         info: dict[str, Any] = {"module": module.__name__, "value_class": None}
-        cls, notes = ad.find_class(module, self.filenames, self.class_name)
+        cls, notes = ad.find_class(module, self.filenames, self.class_name, self.beside)
         info["class_notes"] = notes
         if self.class_name is not None and cls is None:
             found = sorted(k for k, v in vars(module).items() if isinstance(v, type))
             return {"missing_class": self.class_name, "classes": found}
+        functions = [
+            n
+            for n in FUNCTION_NAMES
+            if callable(getattr(module, n, None)) and self._defined_here(getattr(module, n))
+        ]
+        imported = (
+            cls is not None
+            and self.class_name is None
+            and not _written_here(cls, module, self.filenames)
+        )
+        served = None
+        if imported and functions:
+            # softmax.py importing value.py: the class is value.py's to check; here it only
+            # serves the functions (a fault in it is said as such)
+            served, cls = cls, None
         if cls is not None:
             self.value_class = cls
             try:
@@ -241,7 +260,7 @@ class Worker:
                     "defined_in": _source_name(cls),
                     "own": sorted(_own_methods(cls, self.filenames)),
                 }
-        candidate = self.value_class
+        candidate = self.value_class or served
         if candidate is None:
             other = getattr(module, "Value", None)
             candidate = other if isinstance(other, type) else None
@@ -261,11 +280,7 @@ class Worker:
 
             self.function_adapter = ad.default(Value)
             info["function_value"] = None
-        info["functions"] = [
-            n
-            for n in FUNCTION_NAMES
-            if callable(getattr(module, n, None)) and self._defined_here(getattr(module, n))
-        ]
+        info["functions"] = functions
         info["tensor_functions"] = tensor_probe.find_functions(module)  # issue 19
         return info
 
@@ -352,17 +367,33 @@ class Worker:
             for name, lineno, fn, q in picked
         ]
 
+    def _recursing(self, exc: BaseException, cls_name: str) -> str | None:
+        """The learner's method that appears most often in a RecursionError's traceback."""
+        counts: dict[str, int] = {}
+        for frame, _lineno in traceback.walk_tb(exc.__traceback__):
+            code = frame.f_code
+            if self.mine(code.co_filename):
+                name = probes.method_of(getattr(code, "co_qualname", code.co_name), cls_name)
+                counts[name] = counts.get(name, 0) + 1
+        return max(counts, key=lambda k: counts[k]) if counts else None
+
+    def beside(self, filename: str) -> bool:
+        """Is this file the learner's own module (in their folder or below it, as a package of
+        theirs), not an installed one?"""
+        try:
+            p = Path(filename).resolve()
+            p.relative_to(self.dir)
+        except (OSError, ValueError):
+            return False
+        return "site-packages" not in p.parts and not p.is_relative_to(_GRADCLI)
+
     def mine(self, filename: str) -> bool:
         """Is this frame the learner's code (their file or cells, or a file beside them)?"""
         if filename in self.filenames:
             return True
         if filename.startswith("<"):
             return False
-        try:
-            p = Path(filename).resolve()
-        except (OSError, ValueError):
-            return False
-        return p.parent == self.dir and "site-packages" not in p.parts
+        return self.beside(filename)
 
     def describe(self, exc: BaseException) -> dict[str, Any]:
         """The exception as the learner should see it: only the frames of their own code, and
@@ -390,6 +421,8 @@ class Worker:
             }
             cls_name = self.value_class.__name__ if self.value_class is not None else ""
             method = probes.method_of(pairs[-1][1], cls_name)
+            if isinstance(exc, RecursionError):  # the function that recursed, not the last one
+                method = self._recursing(exc, cls_name) or method
         elif isinstance(exc, SyntaxError) and exc.lineno:
             where = {
                 "file": _short(exc.filename or ""),
@@ -458,6 +491,11 @@ class _alarm:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, self.old or signal.SIG_DFL)
+
+
+def _written_here(cls: type, module: ModuleType, filenames: set[str]) -> bool:
+    """Is ``cls`` defined (or patched) in the file being checked, not imported from another?"""
+    return getattr(cls, "__module__", None) == module.__name__ or bool(_own_methods(cls, filenames))
 
 
 def _own_methods(cls: type, filenames: set[str]) -> list[str]:

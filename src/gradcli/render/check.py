@@ -15,6 +15,7 @@ _VERDICT = {
     "fail": "[bold red]FAIL[/bold red]",
     "todo": "[yellow]todo[/yellow]",
     "not_run": "[yellow]not run[/yellow]",
+    "skipped": "[dim]not checked[/dim]",
 }
 
 _STATUS = {
@@ -144,7 +145,7 @@ def _bullets(lines: list[str]) -> Any:
 
 def _table(target: str, checks: list[Check], verbose: bool) -> Any:
     t = table("<check", "expected", "got", "<verdict", title=target)
-    order = {"fail": 0, "not_run": 1, "todo": 2, "pass": 3}
+    order = {"fail": 0, "not_run": 1, "todo": 2, "skipped": 3, "pass": 4}
     if verbose or len(checks) <= 12:
         for c in sorted(checks, key=lambda c: (order[c.status], c.consequence_of is not None)):
             verdict = _VERDICT[c.status]
