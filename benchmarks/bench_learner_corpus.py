@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests" / "learner_corpus"))
 
 from oracle import judge  # noqa: E402
 
-from gradcli.learner.check import NothingToCheck, check_file  # noqa: E402
 from gradcli.learner.expected import References  # noqa: E402
+from gradcli.learner.main import NothingToCheck, check_file  # noqa: E402
 from gradcli.learner.report import FileReport  # noqa: E402
 
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "tests" / "learner_corpus"))
 from mutants import mutants  # noqa: E402
 from oracle import judge  # noqa: E402
 
-from gradcli.learner.check import check_file  # noqa: E402
 from gradcli.learner.expected import References  # noqa: E402
+from gradcli.learner.main import check_file  # noqa: E402
 
 STYLES = ROOT / "tests" / "learner_corpus" / "styles"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from gradcli.learner import sandbox
-from gradcli.learner.check import check_file
 from gradcli.learner.grade import Rubric, discover, grade, load_rubric, score
+from gradcli.learner.main import check_file
 from gradcli.learner.report import FileReport
 from gradcli.render import grade as rg
 

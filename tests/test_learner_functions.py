@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gradcli.learner import diagnose
-from gradcli.learner.check import check_file
+from gradcli.learner.main import check_file
 from gradcli.learner.programs import FD_FORMULAS, FD_STEPS
 from gradcli.learner.report import FileReport
 

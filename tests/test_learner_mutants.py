@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.learner.check import check_file
 from gradcli.learner.expected import References
+from gradcli.learner.main import check_file
 
 STYLES = Path(__file__).parent / "learner_corpus" / "styles"
 sys.path.insert(0, str(STYLES.parent))

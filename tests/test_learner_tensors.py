@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from gradcli.errors import GradcliError  # noqa: E402
 from gradcli.learner import tensor_judge as tj  # noqa: E402
 from gradcli.learner import tensor_probe as tp  # noqa: E402
-from gradcli.learner.check import check_file  # noqa: E402
+from gradcli.learner.main import check_file  # noqa: E402
 from gradcli.learner.report import FileReport  # noqa: E402
 
 CORPUS = Path(__file__).parent / "learner_corpus" / "tensors"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.learner.check import check_file
+from gradcli.learner.main import check_file
 from gradcli.learner.report import FileReport
 
 CORPUS = Path(__file__).parent / "learner_corpus"

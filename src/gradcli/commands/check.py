@@ -213,7 +213,7 @@ def _path(path: str | None) -> Path:
 
 
 def _run(target: Path, shown: str, opts: Options, as_json: bool) -> ExitStatus:
-    from gradcli.learner.check import check_file, check_folder
+    from gradcli.learner.main import check_file, check_folder
 
     with _progress(as_json) as progress:
         if target.is_dir():

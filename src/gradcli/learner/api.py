@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from gradcli.learner import sandbox as containment
-from gradcli.learner.check import NothingToCheck, check_file, check_folder
 from gradcli.learner.expected import References
+from gradcli.learner.main import NothingToCheck, check_file, check_folder
 from gradcli.learner.objects import VERSION
 from gradcli.learner.programs import FUNCTION_NAMES
 from gradcli.learner.report import FileReport, FolderReport

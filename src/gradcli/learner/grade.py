@@ -436,7 +436,7 @@ def check_submission(
     class_name: str | None = None,
 ) -> Row:
     """Check one student's submission; never raises for what the submission does."""
-    from gradcli.learner.check import NothingToCheck, check_file, check_folder
+    from gradcli.learner.main import NothingToCheck, check_file, check_folder
 
     target = submission_target(sub)
     try:

@@ -1,4 +1,5 @@
-"""``gradcli check``: one file, or an exercise folder, checked in a child process."""
+"""The session of ``gradcli check`` (as pytest's main.py): collect a file or an exercise folder, run
+its checks in a child process, judge them, gather one report."""
 
 from __future__ import annotations
 
