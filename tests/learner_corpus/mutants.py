@@ -15,7 +15,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gradcli.learner.outcome import op_of_method
+from gradcli.learner.programs import op_of_method
 
 OPERATORS = ("assign", "drop_factor", "flip_sign")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradcli.learner.outcome import blame_label, op_of_method
+from gradcli.learner.programs import blame_label, op_of_method
 from gradcli.learner.report import FileReport
 
 #: what a bug in each function is blamed as, when it is not an op's method

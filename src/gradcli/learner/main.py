@@ -205,7 +205,7 @@ def _link_to_value(checks: list[Check]) -> None:
     """softmax that is right with gradcli's Value but wrong with the file's own: blame the
     Value method its call trace went through and that fails on its own (``exp``), not the
     whole class."""
-    from gradcli.learner.outcome import blame_label
+    from gradcli.learner.programs import blame_label
 
     own: dict[str, Check] = {}
     for c in checks:

@@ -96,6 +96,31 @@ UNARY_METHODS = (
 CORE_OPS = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "relu", "sigmoid")
 
 
+#: the learner's methods, by the op they compute
+_OP_OF = {v: k for k, v in DUNDER.items() if k != "powv"} | {k: v[0] for k, v in REFLECTED.items()}
+
+
+def op_of_method(method: str | None) -> str | None:
+    """``__rmul__`` -> ``mul``; ``exp`` -> ``exp``; ``backward`` -> None."""
+    if not method:
+        return None
+    if method in _OP_OF:
+        return _OP_OF[method]
+    from gradcli.ops import OPS
+
+    return method if method in OPS else None
+
+
+def blame_label(op: str | None, method: str | None) -> str:
+    """What a root cause is called: ``add``, ``add (__radd__)``, ``backward``, ``__init__``."""
+    if op is None:
+        return method or "your code"
+    op = "pow" if op == "powv" else op  # a ** b and a ** 2 are both the learner's __pow__
+    if not method or method in (op, DUNDER.get(op)):
+        return op
+    return f"{op} ({method})"
+
+
 @dataclass(frozen=True)
 class Program:
     """One program: ``fn(*leaves) -> output``, run at each of ``points``.

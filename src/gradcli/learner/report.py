@@ -57,7 +57,7 @@ class Check:
         ``backward``, ``softmax``."""
         if self.op in (None, "backward") or not self.method:
             return self.op or self.target
-        from gradcli.learner.outcome import blame_label
+        from gradcli.learner.programs import blame_label
 
         return blame_label(self.op, self.method)
 

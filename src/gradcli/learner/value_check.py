@@ -18,7 +18,7 @@ from typing import Any
 from gradcli.learner import diagnose as dg
 from gradcli.learner.diagnose import num
 from gradcli.learner.expected import ATOL, RTOL, Ref, References, close
-from gradcli.learner.outcome import blame_label, op_of_method, outcome_check, unsupported
+from gradcli.learner.outcome import outcome_check, unsupported
 from gradcli.learner.probes import UPSTREAM
 from gradcli.learner.programs import (
     COMPOSITES,
@@ -31,6 +31,8 @@ from gradcli.learner.programs import (
     SEED,
     STRUCTURE,
     Program,
+    blame_label,
+    op_of_method,
     reflected_hint,
 )
 from gradcli.learner.report import Check
