@@ -156,57 +156,7 @@ class Worker:
         module.__dict__.setdefault("display", _ignore)
         sys.modules[name] = module
         self.module = module
-        failed: list[dict[str, Any]] = []
-        flags = 0
-        import __future__
-
-        for i, unit in enumerate(src.units):
-            if i in self.skip:
-                failed.append(
-                    {
-                        "unit": i,
-                        "where": unit.where,
-                        "cell": unit.cell,
-                        "text": unit.text,
-                        "kind": "skipped",
-                    }
-                )
-                continue
-            stmt = unit.tree.body[0]
-            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
-                for alias in stmt.names:
-                    feature = getattr(__future__, alias.name, None)
-                    if feature is not None:
-                        flags |= feature.compiler_flag
-            limit = DEFINITION_LIMIT if unit.kind == sources.DEFINITION else CODE_LIMIT
-            self.send({"loading": i})
-            try:
-                code = compile(unit.tree, unit.filename, "exec", flags=flags, dont_inherit=True)
-                with _alarm(limit):
-                    exec(code, module.__dict__)
-            except UnitTimeout:
-                failed.append(
-                    {
-                        "unit": i,
-                        "where": unit.where,
-                        "cell": unit.cell,
-                        "text": unit.text,
-                        "kind": "timeout",
-                        "limit": limit,
-                    }
-                )
-            except BaseException as exc:  # the learner's top level may raise anything
-                info = self.describe(exc)
-                failed.append(
-                    {
-                        "unit": i,
-                        "where": unit.where,
-                        "cell": unit.cell,
-                        "text": unit.text,
-                        "kind": "error",
-                        "error": info,
-                    }
-                )
+        failed = self.run_units(src, module)
         probes.set_mine(self.mine)
         self.send({"loading": -1})  # looking at the class: a crash here is no unit's
         info = self.inventory(module)
@@ -214,6 +164,36 @@ class Worker:
         info["problems"] = src.problems
         info["source"] = {"kind": src.kind, "units": len(src.units)}
         return info
+
+    def run_units(self, src: Any, module: ModuleType) -> list[dict[str, Any]]:
+        """Run each unit in document order; what did not run, and why, one entry each."""
+        import __future__
+
+        from gradcli.learner.sources import DEFINITION
+
+        failed: list[dict[str, Any]] = []
+        flags = 0
+        for i, unit in enumerate(src.units):
+            said = {"unit": i, "where": unit.where, "cell": unit.cell, "text": unit.text}
+            if i in self.skip:  # it ended the process when first loaded
+                failed.append({**said, "kind": "skipped"})
+                continue
+            stmt = unit.tree.body[0]
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                for alias in stmt.names:  # later units compile with it, as one file would
+                    feature = getattr(__future__, alias.name, None)
+                    flags |= feature.compiler_flag if feature is not None else 0
+            limit = DEFINITION_LIMIT if unit.kind == DEFINITION else CODE_LIMIT
+            self.send({"loading": i})
+            try:
+                code = compile(unit.tree, unit.filename, "exec", flags=flags, dont_inherit=True)
+                with _alarm(limit):
+                    exec(code, module.__dict__)
+            except UnitTimeout:
+                failed.append({**said, "kind": "timeout", "limit": limit})
+            except BaseException as exc:  # the learner's top level may raise anything
+                failed.append({**said, "kind": "error", "error": self.describe(exc)})
+        return failed
 
     def inventory(self, module: ModuleType) -> dict[str, Any]:
         from gradcli.learner import adapter as ad
