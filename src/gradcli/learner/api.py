@@ -297,11 +297,6 @@ def _write(target: Path, live: dict[str, Any]) -> str | None:
     return None
 
 
-def _code_files(live: dict[str, Any]) -> set[str]:
-    """The files (notebook cells) the objects' code was written in."""
-    return set(_code_names(live).values())
-
-
 def _code_names(live: dict[str, Any]) -> dict[str, str]:
     """Where each code object of the objects was written (``name:line`` -> the cell's file,
     nested functions included): cloudpickle sends code as ``<dynamic-code>``, and the child

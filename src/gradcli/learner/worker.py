@@ -510,10 +510,6 @@ def _has(cls: type, attr: str) -> bool:
     return callable(getattr(cls, attr, None))
 
 
-def _defined_in(obj: Any, module: ModuleType) -> bool:
-    return getattr(obj, "__module__", None) == module.__name__
-
-
 def _source_name(obj: Any) -> str:
     mod = sys.modules.get(getattr(obj, "__module__", ""), None)
     path = getattr(mod, "__file__", None)
