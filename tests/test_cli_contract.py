@@ -159,3 +159,22 @@ def test_cli_contract_bad_option_values_in_plain_words(cli, args, line):
     r = cli(*args)
     assert r.code == 2
     assert r.stderr == f"gradcli: error: {line}; see 'gradcli {args[0]} --help'\n"
+
+
+def test_cli_start_up_converts_options_without_pydantic():
+    # typer converts parameters through pydantic, ~90 ms to import; gradcli's types need none
+    mods = _modules_after(
+        "from gradcli.cli import main\n"
+        "main(['compare', 'x', '--at', 'x=1', '--method', 'central', '--h', '1e-3', '--json'])"
+    )
+    assert "pydantic" not in mods
+
+
+def test_cli_options_still_convert_to_their_types(cli):
+    r = cli("compare", "x**2", "--at", "x=1", "--method", "central", "--h", "1e-3", "--json")
+    assert r.code == 0
+    assert r.json()["methods"]["central"]["steps"]["x"] == pytest.approx(1e-3)
+    r = cli("softmax", "0", "3", "-2", "1", "--target", "2", "--json")
+    assert r.code == 0 and r.json()["target"] == 2
+    r = cli("grad", "x*y", "--at", "x=1", "--at", "y=2", "--mode", "forward", "--json")
+    assert r.json()["mode"] == "forward" and r.json()["gradient"] == {"x": 2.0, "y": 1.0}

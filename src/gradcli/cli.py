@@ -90,6 +90,112 @@ def load_command(spec: Command) -> Any:
     )
 
 
+def _light_coercion() -> None:
+    """Convert gradcli's parameter types (str, bool, int, float, Path, an Enum, list[str])
+    without pydantic.
+
+    typer 0.2x converts every parameter through a pydantic TypeAdapter; importing pydantic for
+    that costs ~90 ms at each start, more than the rest of gradcli's own start-up. The types
+    gradcli uses need no schema: they are converted here; any
+    other type (or a typer without these internals) goes the usual way.
+    """
+    try:
+        from dataclasses import dataclass
+        from enum import Enum
+        from pathlib import Path
+
+        from typer import _coercion
+        from typer import core as typer_core
+    except ImportError:  # pragma: no cover - another typer
+        return
+    if not all(hasattr(_coercion, a) for a in ("RuntimeParam", "build_runtime_param")) or not (
+        hasattr(typer_core, "build_runtime_param")
+    ):
+        return  # pragma: no cover - another typer
+    original = _coercion.build_runtime_param
+
+    def scalar(kind: Any) -> Any:
+        if kind in (str, bool):
+            return lambda v: v
+        if kind is Path:
+            return Path
+        if kind in (int, float):
+            # the words typer (through pydantic) uses: _not_a_number() turns them into plain ones
+            word = "integer" if kind is int else "number"
+
+            def number(v: Any) -> Any:
+                if isinstance(v, kind) and not isinstance(v, bool):
+                    return v
+                try:
+                    return kind(v)
+                except (TypeError, ValueError):
+                    raise typer.BadParameter(f"Input should be a valid {word}") from None
+
+            return number
+        if isinstance(kind, type) and issubclass(kind, Enum):
+
+            def choice(v: Any) -> Any:
+                try:
+                    return kind(v)
+                except ValueError:
+                    names = ", ".join(f"'{m.value}'" for m in kind)
+                    raise typer.BadParameter(f"'{v}' is not one of {names}") from None
+
+            return choice
+        return None
+
+    def converter(annotation: Any) -> Any:
+        origin = getattr(annotation, "__origin__", None)
+        if origin is list:
+            (item,) = getattr(annotation, "__args__", (None,))
+            each = scalar(item)
+            return None if each is None else (lambda vs: [each(v) for v in vs])
+        return scalar(annotation)
+
+    @dataclass(frozen=True)
+    class LightParam(_coercion.RuntimeParam):
+        convert: Any = None
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            return self.convert(value)
+
+    def bounded(convert: Any, info: Any) -> Any:
+        low, high = getattr(info, "min", None), getattr(info, "max", None)
+        if low is None and high is None:
+            return convert
+        if getattr(info, "clamp", False):
+            return None  # typer's own way
+
+        def check(v: Any) -> Any:
+            x = convert(v)
+            if low is not None and x < low:
+                raise typer.BadParameter(f"give a number of at least {low:g}, not {v}")
+            if high is not None and x > high:
+                raise typer.BadParameter(f"give a number of at most {high:g}, not {v}")
+            return x
+
+        return check
+
+    def build(descriptor: Any) -> Any:
+        convert = None
+        if descriptor.file_annotation is None:
+            convert = converter(descriptor.annotation)
+        if convert is not None:
+            convert = bounded(convert, descriptor.parameter_info)
+        if convert is None:
+            return original(descriptor)
+        return LightParam(
+            parameter_info=descriptor.parameter_info,
+            annotation=descriptor.annotation,
+            convert=convert,
+        )
+
+    typer_core.build_runtime_param = build
+
+
+_light_coercion()
+
+
 class LazyGroup(TyperGroup):
     """The root group: commands come from :data:`COMMANDS`, each built when first asked for;
     ``gradcli --help`` lists them from the table's summaries without importing any."""
