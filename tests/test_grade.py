@@ -516,3 +516,23 @@ def test_check_sandbox_flag_makes_the_files_read_only(tmp_path):
     assert (tmp_path / "victim.txt").read_text() == "keep me"
     r = _gradcli("check", "del.py", "--no-torch", cwd=tmp_path)  # off by default for check
     assert r.returncode == 0 and not (tmp_path / "victim.txt").exists()
+
+
+def test_grade_reads_notebooks_and_exports_like_check(tmp_path):
+    """Half of a class hands in notebooks (Colab's, exported .txt): each is a row as
+    ``check_file`` sees it alone."""
+    styles = CORPUS / "styles"
+    subs = {
+        "ana.ipynb": styles / "correct" / "nb_colab.ipynb",
+        "ben.txt": styles / "correct" / "export_notebook.txt",
+        "cleo.ipynb": styles / "buggy" / "nb_lecture_pow.ipynb",
+    }
+    for name, src in subs.items():
+        (tmp_path / name).write_bytes(src.read_bytes())
+    r = _gradcli("grade", *subs, "--no-torch", "--no-sandbox", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = {o["student"]: o for o in map(json.loads, r.stdout.splitlines())}
+    assert rows["ana"]["status"] == "done" and rows["ben"]["status"] == "done"
+    assert rows["cleo"]["status"] == "wrong" and rows["cleo"]["report"]["root_causes"] == ["pow"]
+    alone = _own(tmp_path / "ana.ipynb")
+    assert rows["ana"]["passed"] == alone.passed and alone.source == "notebook"
