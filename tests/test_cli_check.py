@@ -405,3 +405,19 @@ def test_cli_check_attr_names_what_behaviour_cannot_find(cli, tmp_path):
     assert out["adapter"]["grad"] == "slope" and out["passed"] > 60
     r = cli("check", str(path), "--attr", "grad", "--no-torch")
     assert r.code == 2 and "ROLE=NAME" in r.stderr
+
+
+def test_cli_check_folder_done_means_every_asked_function_is_written(cli, tmp_path):
+    # derivatives.py with forward_difference alone: right, but the exercise asks for both
+    folder = tmp_path / "ex"
+    assert cli("exercises", "new", str(folder)).code == 0
+    (folder / "derivatives.py").write_text(
+        "def forward_difference(f, x, h):\n    return (f(x + h) - f(x)) / h\n"
+    )
+    r = cli("check", str(folder), "--json", "--no-torch")
+    row = next(e for e in r.json()["exercises"] if e["file"] == "derivatives.py")
+    assert row["status"] == "todo" and row["failed"] == 0 and row["passed"] == 2
+    todo = [c for c in r.json()["checks"] if c["file"] == "derivatives.py" and c["todo"]]
+    assert [c["todo"] for c in todo] == ["symmetric_difference"]
+    # alone, the same file is right as far as it goes: exit 0
+    assert cli("check", str(folder / "derivatives.py"), "--no-torch").code == 0

@@ -182,6 +182,21 @@ def _check_file(
             checks, notes = check_functions(session, tensor_functions, **(tensor_options or {}))
             report.checks += checks
             report.notes += notes
+        for fn in required:  # the profile's functions the file does not define
+            have = fn in functions or (
+                fn == "symmetric_difference" and "central_difference" in functions
+            )
+            if fn != "Value" and not have:
+                report.checks.append(
+                    Check(
+                        fn,
+                        None,
+                        f"{fn} is defined",
+                        "todo",
+                        message=f"not written yet: the exercise asks for {fn}",
+                        todo=fn,
+                    )
+                )
         _link_to_value(report.checks)
         if "budget" in session.stopped.get("*", ""):
             skipped = sum(c.status == "not_run" for c in report.checks)
@@ -275,7 +290,10 @@ def _unit_failed(report: FileReport, u: dict[str, Any], reasons: dict[int, str])
     err = u.get("error") or {}
     if err.get("type") == "NotImplementedError":
         report.load_todo = True
-    report.load_error = f"{report.file} does not load: it {error_text(err)}"
+    hint = _load_hint(err)
+    report.load_error = f"{report.file} does not load: it {error_text(err)}" + (
+        f" ({hint})" if hint else ""
+    )
     report.load_traceback = err.get("traceback", "")
 
 
@@ -324,6 +342,15 @@ def _constructor_failed(vinfo: dict[str, Any]) -> Check:
         traceback=err.get("traceback", ""),
     )
 
+
+#: what each exercise file must define: its absence is todo, so an exercise is done only when
+#: all of it is written (value.py's methods: VALUE_PROFILE)
+PROFILES: dict[str, tuple[str, ...]] = {
+    "gradient.py": ("gradf",),
+    "derivatives.py": ("forward_difference", "symmetric_difference"),
+    "value.py": ("Value",),
+    "softmax.py": ("softmax", "nll"),
+}
 
 #: what the exercises' value.py asks for (its task: numbers must work on both sides)
 VALUE_PROFILE = (
@@ -439,7 +466,7 @@ def check_folder(
         report = None
         if path.is_file():
             name = class_name if fname == "value.py" else None  # --class is value.py's
-            required = ("Value",) if fname == "value.py" else ()  # the exercise's profile
+            required = PROFILES.get(fname, ())  # what the exercise asks this file for
             try:
                 report = check_file(
                     path, timeout, name, use_torch, refs, display=fname, required=required

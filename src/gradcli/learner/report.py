@@ -233,6 +233,10 @@ class FileReport:
                 return f"write {c.todo}" if short and c.todo else c.message
         if not self.checks:
             return "nothing was checked: " + ("; ".join(self.gaps) or "see the notes")
+        if not self.gradients_checked:
+            return "the values are right; no gradient was checked" + (
+                f": {self.gaps[0]}" if self.gaps else ""
+            )
         return "all checks pass"
 
     def coverage(self) -> dict[str, Any]:
