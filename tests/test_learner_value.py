@@ -339,3 +339,18 @@ def test_check_value_hanging_backward_waits_once(tmp_path):
     assert not_run and all(c.consequence_of == "backward" for c in not_run)
     # the local rules need no backward(): they are still checked, and pass
     assert any(c.passed and "_backward alone" in c.name for c in report.checks)
+
+
+def test_check_value_equality_by_value_is_named(tmp_path):
+    # seen in a learner's repository: __eq__/__hash__ by value merge two children of equal value
+    path = tmp_path / "value.py"
+    path.write_text(
+        LECTURE.read_text()
+        + "\n\nValue.__eq__ = lambda self, other: getattr(other, 'data', None) == self.data\n"
+        + "Value.__hash__ = lambda self: hash(self.data)\n"
+    )
+    report = check(path)
+    assert "__eq__" in report.root_causes
+    c = next(c for c in report.checks if c.blame == "__eq__")
+    assert "compare nodes by value" in (c.hint or "")
+    assert c.expected == 3.0 and c.got == 0.0  # d(a*a + b*b)/db = 2b at b = 1.5, lost

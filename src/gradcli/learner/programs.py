@@ -504,6 +504,21 @@ STRUCTURE += [
     for op in ("add", "mul", "sub", "div")
 ]
 
+# two inner nodes with the same value: a class whose __eq__/__hash__ compare by value keeps only
+# one of them in a set of children, and the other's gradient is lost
+STRUCTURE.append(
+    Program(
+        "equal_values",
+        "a * a + b * b with a = b (two nodes, one value)",
+        lambda a, b: a * a + b * b,
+        ("a", "b"),
+        ((1.5, 1.5),),
+        ("add", "mul"),
+        ("add", "mul"),
+        kind="structure",
+    )
+)
+
 #: backward() on a chain deeper than the recursion limit (a note when it fails that way)
 DEEP_CHAIN = Program(
     "deep",

@@ -70,6 +70,7 @@ class ValueChecker:
         self.refs = refs
         self.name = info["name"]
         self.features = set(info["features"]) | set(info["methods"])
+        self.own: list[str] = info.get("own", [])  # the methods the learner wrote
         adapter = info.get("adapter") or {}
         self.names: dict[str, str] = adapter.get("names", {})
         self.init_grad: float | None = adapter.get("init_grad")
@@ -561,6 +562,18 @@ class ValueChecker:
         c = Check(self.name, "backward", name, "fail", want, got, blame="backward")
         c.calls = _calls(outs)
         c.message = f"at {at}: d/d{leaf} expected {dg.vs(want, got)}"
+        by_value = {"__eq__", "__hash__"} & set(self.own)
+        if prog.key == "equal_values" and by_value:
+            method = sorted(by_value)[0]
+            c.blame = c.method = method
+            both = " and ".join(sorted(by_value))
+            c.hint = (
+                f"{prog.name}: d/d{leaf} expected {dg.vs(want, got)}: your {both} "
+                "compare nodes by value, so a set of children keeps one of two nodes that hold "
+                "the same number and the other's gradient is lost; keep the default (identity) "
+                "__eq__ and __hash__, or keep the children in a tuple"
+            )
+            return self.add(c)
         why = self.traversal_why(prog, prog.points[pi], outs[pi], refs[pi])
         c.hint = f"{prog.name}: d/d{leaf} expected {dg.vs(want, got)}: {why}"
         return self.add(c)
