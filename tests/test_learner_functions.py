@@ -255,3 +255,20 @@ def test_check_softmax_blames_the_value_class_it_imports(tmp_path):
     bad = [c for c in report.checks if not c.passed]
     assert bad and all(c.consequence_of == "Value" for c in bad)
     assert "softmax itself is right" in (bad[0].hint or "")
+
+
+def test_check_function_with_another_signature_is_not_checked_not_failed(tmp_path):
+    # real learners' code: a set's symmetric_difference, a forward difference over vectors
+    path = tmp_path / "mixed.py"
+    path.write_text(
+        "def symmetric_difference(a, b):\n"
+        "    return (a - b) | (b - a)\n\n"
+        "def forward_difference(f, x0, h):\n"
+        "    return [(f([*x0[:i], x0[i] + h, *x0[i + 1:]]) - f(x0)) / h for i in range(len(x0))]\n"
+    )
+    report = check(path)
+    assert report.failed == 0 and not report.exit_failed
+    assert {c.status for c in report.checks} == {"skipped"}
+    notes = " ".join(report.notes)
+    assert "symmetric_difference is written for other arguments" in notes
+    assert "has no len()" in notes

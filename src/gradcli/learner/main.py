@@ -197,6 +197,9 @@ def _check_file(
                         todo=fn,
                     )
                 )
+        for target in dict.fromkeys(c.target for c in report.checks if c.status == "skipped"):
+            first = next(c for c in report.checks if c.target == target and c.status == "skipped")
+            report.notes.append(first.message)
         _link_to_value(report.checks)
         if "budget" in session.stopped.get("*", ""):
             skipped = sum(c.status == "not_run" for c in report.checks)

@@ -67,7 +67,16 @@ def _other_signature(err: dict[str, Any], target: str) -> bool:
     if err.get("type") != "TypeError":
         return False
     at_call = target + "()" in msg and ("positional argument" in msg or "keyword argument" in msg)
-    return at_call and (err.get("where") or {}).get("function") in (None, "", "<module>")
+    if at_call and (err.get("where") or {}).get("function") in (None, "", "<module>"):
+        return True
+    # a vector version (forward_difference(f, x0, h) with len(x0)): given a number, it says so
+    return bool(_WANTS_VECTOR.search(msg))
+
+
+_WANTS_VECTOR = re.compile(
+    r"object of type '(float|int)' has no len\(\)"
+    r"|'(float|int)' object is not (subscriptable|iterable)"
+)
 
 
 def error_blame(
@@ -138,8 +147,8 @@ def outcome_check(
                 "skipped",
                 want,
                 message=(
-                    f"not checked: {target} takes other arguments than the exercise's "
-                    f"({err.get('message', '')}); gradcli calls it as the exercise defines it"
+                    f"not checked: {target} is written for other arguments than the "
+                    f"exercise's, which gradcli passes ({err.get('message', '')})"
                 ),
                 method=method,
             )
