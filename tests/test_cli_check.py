@@ -421,3 +421,17 @@ def test_cli_check_folder_done_means_every_asked_function_is_written(cli, tmp_pa
     assert [c["todo"] for c in todo] == ["symmetric_difference"]
     # alone, the same file is right as far as it goes: exit 0
     assert cli("check", str(folder / "derivatives.py"), "--no-torch").code == 0
+
+
+def test_cli_check_terminal_to_fix_and_json_causes_are_one_pass(cli, tmp_path):
+    # two independent faults: the terminal's "to fix" list and the JSON read the same causes
+    src = (CORPUS / "lecture_value.py").read_text()
+    src = src.replace("self.grad += other.data * out.grad", "self.grad += self.data * out.grad")
+    src = src.replace("(1 - t**2) * out.grad", "(1 - t) * out.grad")
+    path = _write(tmp_path / "value.py", src)
+    j = cli("check", str(path), "--json", "--no-torch").json()
+    assert j["root_causes"] == [c["blame"] for c in j["causes"]] == ["mul", "tanh"]
+    text = cli("check", str(path), "--no-torch").stdout
+    block = text.split("to fix (2)", 1)[1]
+    listed = [ln.split()[0] for ln in block.splitlines() if ln.startswith("  ") and ln[2] != " "]
+    assert listed[:2] == j["root_causes"]
