@@ -178,6 +178,22 @@ class ValueChecker:
     def close(self, got: float | None, want: float | None, rtol: float = 0.0) -> bool:
         return close(got, want, max(rtol, self.rtol), self.atol)
 
+    def op_check(
+        self, prog: Program, name: str, want: float, got: float | None, outs: Sequence[Outcome]
+    ) -> Check:
+        """A passing check of one op's program (the caller turns it into a failure)."""
+        return Check(
+            self.name,
+            prog.op,
+            name,
+            "pass",
+            want,
+            got,
+            blame=blame_label(prog.op, prog.method),
+            method=prog.method,
+            calls=_calls(outs),
+        )
+
     def add(self, check: Check) -> Check:
         self.result.checks.append(check)
         return check
@@ -359,17 +375,7 @@ class ValueChecker:
             return self.judged(prog, prog.name, bad, want[0])
         got = [o.result.get("data", o.known.get("data")) for o in outs]
         i = dg.first_bad(got, want)
-        check = Check(
-            self.name,
-            prog.op,
-            prog.name,
-            "pass",
-            want[i],
-            got[i],
-            blame=blame_label(prog.op, prog.method),
-            method=prog.method,
-            calls=_calls(outs),
-        )
+        check = self.op_check(prog, prog.name, want[i], got[i], outs)
         if all(self.close(g, w) for g, w in zip(got, want)):
             check.message = self.agree(refs)
             return check
@@ -411,17 +417,7 @@ class ValueChecker:
         gains = [f - p for f, p in zip(final, pre)]
         scaled = [UPSTREAM * w for w in want]
         i = dg.first_bad(gains, scaled)
-        check = Check(
-            self.name,
-            prog.op,
-            name,
-            "pass",
-            scaled[i],
-            gains[i],
-            blame=blame_label(prog.op, prog.method),
-            method=prog.method,
-            calls=_calls(outs),
-        )
+        check = self.op_check(prog, name, scaled[i], gains[i], outs)
         if all(self.close(g, w) for g, w in zip(gains, scaled)):
             check.message = (
                 f"with out.grad = {num(UPSTREAM)}, {slot.name}.grad gains out.grad * "
@@ -465,17 +461,7 @@ class ValueChecker:
             return self.judged(prog, name, bad, want[0])
         got = [o.result["grads"][leaf] for o in outs]
         i = dg.first_bad(got, want)
-        check = Check(
-            self.name,
-            prog.op,
-            name,
-            "pass",
-            want[i],
-            got[i],
-            blame=blame_label(prog.op, prog.method),
-            method=prog.method,
-            calls=_calls(outs),
-        )
+        check = self.op_check(prog, name, want[i], got[i], outs)
         if all(self.close(g, w) for g, w in zip(got, want)):
             check.message = self.agree(refs)
             return check
